@@ -48,8 +48,9 @@ def test_a_receipt_planted_again_in_the_sample_is_found_in_the_later_case(
         ("CS0000015", 212.56, "EUR")]
     assert found[0]["evidence"] == {
         "receipts": ["Receipt-CS38.JPG"], "compared_as": ["receipt-cs38.jpg"],
-        "sharing_cases": ["CS0000038", "CS0000015"], "earlier_cases": ["CS0000038"],
-        "payouts_sum": 212.56, "currency": "EUR"}
+        "sharing_cases": ["CS0000038", "CS0000015"], "sharing_cases_n": [2],
+        "earlier_cases": ["CS0000038"], "earlier_cases_n": [1], "payouts_sum": 212.56,
+        "currency": "EUR"}
     assert "already refunded in case CS0000038 (paid 2026-07-23 08:37:40 UTC)" in str(
         found[0]["message"])
     # Every other finding as before (the planted values are still receipts: no
@@ -72,3 +73,40 @@ def test_receipts_are_compared_as_the_receipt_they_name(text: str, key: str | No
     column = pd.array([text, None, "n/a", "-", text], dtype="string")
     for values in (column, pd.Categorical(column)):
         assert receipt_keys(values).tolist() == [key, None, None, None, key]
+
+
+def test_a_receipt_held_by_thousands_of_cases_is_walked_once_and_named_in_part() -> None:
+    """A value held by every case (a phone's `IMG_0001.jpg`, or a hostile export) makes a
+    finding in every paid case but the first, each naming at most 100 cases in its
+    evidence and 5 in its message, counting them all, in one walk (before the cap, the
+    last finding named every earlier case: 3,000 cases, 4.5 million names)."""
+    import time
+    from dataclasses import replace
+
+    from audit.policy import load_policy
+    from audit.rules.duplicates.du002_receipt_reused import ReceiptReused
+    from audit.rules.engine import run_rules
+    from audit.rules.registry import RuleSet
+    from tests.rules.logbuilder import build_log
+
+    n = 3000
+    policy = replace(load_policy(default_policy_path()), sop={})
+    log = build_log({f"C{i:04d}": {"channel": "offline", "start": f"2026-07-01T{i % 24:02d}:00Z",
+                                   "events": [{"a": "Receive refund request", "t": f"+{i}m"},
+                                              {"a": "Collect evidence",
+                                               "ev": {"receipt": "IMG_0001.jpg"}},
+                                              {"a": "Approve refund"}, {"a": "Execute payout"}]}
+                     for i in range(n)}, policy)
+    started = time.perf_counter()
+    result = run_rules(log, policy, RuleSet([ReceiptReused]),
+                       as_of=pd.Timestamp(AS_OF).to_pydatetime())
+    assert time.perf_counter() - started < 30
+    found = result.findings
+    assert len(found) == n - 1
+    longest = max(found, key=lambda f: f.evidence["earlier_cases_n"][0])
+    assert longest.evidence["earlier_cases_n"] == [n - 1]
+    assert longest.evidence["sharing_cases_n"] == [n]
+    assert len(longest.evidence["earlier_cases"]) == len(longest.evidence["sharing_cases"]) == 100
+    assert f"and {n - 1 - 5:,} other cases; held by {n:,} cases: " in longest.message
+    assert longest.message.endswith(f"and {n - 5:,} other cases")
+    assert len(longest.event_ids) == 1 + 1 + 5

@@ -193,9 +193,10 @@ EXAMPLES: dict[str, Example] = {
                "timestamp": "2026-07-09T11:00:00+00:00",
                "message": "refund of 45.00 EUR paid on a reused receipt: receipt r-123 "
                           "already refunded in case A (paid 2026-07-01 11:00:00 UTC); held "
-                          "by cases A, B, D",
+                          "by 3 cases: A, B, D",
                "evidence": {"receipts": ["r-123"], "compared_as": ["r-123"],
-                            "sharing_cases": ["A", "B", "D"], "earlier_cases": ["A"],
+                            "sharing_cases": ["A", "B", "D"], "sharing_cases_n": [3],
+                            "earlier_cases": ["A"], "earlier_cases_n": [1],
                             "currency": "EUR"}}}),
     "EV001": Example(
         {"V1": {"channel": "offline", "events": [

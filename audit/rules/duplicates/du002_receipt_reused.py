@@ -12,7 +12,7 @@ from audit.findings import Finding
 from audit.rules.base import Rule
 from audit.rules.evidence.ev001_missing_evidence import _placeholders
 from audit.rules.facts import CaseFacts
-from audit.words import moment
+from audit.words import counted, moment
 
 RECEIPT = C.EVIDENCE_PREFIX + "receipt"
 """The evidence item holding the store receipt (the offline channel's, with the photo)."""
@@ -103,8 +103,12 @@ class ReceiptReused(Rule):
     order above, then the cases not paid by case id), those paid on it before
     (`earlier_cases`), the receipt as this case wrote it (`receipts`) and as compared
     (`compared_as`), and cites this case's first event holding it, its first payout and
-    the earlier cases' first events holding it. A case holding two reused receipts gets
-    one finding naming both.
+    the earlier cases' first events holding it (the first 5). A case holding two reused
+    receipts gets one finding naming both (`receipts`, `compared_as`, `sharing_cases_n`
+    and `earlier_cases_n` are lists, a value per receipt). A receipt held by very many
+    cases (a generic value such as a phone's `IMG_0001.jpg`) costs a step per case: the
+    evidence lists the first 100 of each (`sharing_cases_n` and `earlier_cases_n` count
+    them all), the message names the first 5 ("and 3 other cases").
     Why it matters:
     A till receipt is the offline refund's proof of purchase: one receipt refunded twice
     (presented again in another store, by another customer, or re-keyed by staff in a
@@ -175,41 +179,51 @@ class ReceiptReused(Rule):
         texts = facts.column(RECEIPT)
         found: dict[int, dict[str, list[Any]]] = {}
         for key, group in holding.groupby("key", sort=True):
-            payers = group[group["paid"]]
-            if len(payers) < 2:
+            paid_here = group["paid"].to_numpy(dtype=bool)
+            if int(paid_here.sum()) < 2:
                 continue
+            # (one walk per receipt: a value shared by many cases, a hostile or generic
+            # one, costs a step per case, each finding naming at most CASES_KEPT of them)
             sharing = group["case_id"].tolist()
-            for k in range(1, len(payers)):
-                row = payers.iloc[k]
-                entry = found.setdefault(int(row["case"]), {
+            payers = group[paid_here]
+            ids, poss = payers["case_id"].tolist(), payers["pos"].tolist()
+            codes_, whens = payers["case"].tolist(), payers["at"].tolist()
+            named = [f"{case} (paid {'at no stated time' if pd.isna(when) else moment(when)})"
+                     for case, when in zip(ids[:CASES_NAMED], whens[:CASES_NAMED],
+                                           strict=True)]
+            for k in range(1, len(ids)):
+                entry = found.setdefault(int(codes_[k]), {
                     "receipts": [], "compared_as": [], "sharing_cases": [],
-                    "earlier_cases": [], "earlier_eids": [], "receipt_eids": [], "told": []})
-                earlier = payers.iloc[:k]
-                entry["receipts"].append(str(texts[int(row["pos"])]))
+                    "sharing_cases_n": [], "earlier_cases": [], "earlier_cases_n": [],
+                    "earlier_eids": [], "receipt_eids": [], "told": []})
+                written = str(texts[int(poss[k])])
+                entry["receipts"].append(written)
                 entry["compared_as"].append(str(key))
-                entry["receipt_eids"].append(str(eids[int(row["pos"])]))
-                for case in sharing:
-                    if case not in entry["sharing_cases"]:
+                entry["receipt_eids"].append(str(eids[int(poss[k])]))
+                entry["sharing_cases_n"].append(len(sharing))
+                entry["earlier_cases_n"].append(k)
+                for case in sharing[:CASES_KEPT]:
+                    if case not in entry["sharing_cases"] \
+                            and len(entry["sharing_cases"]) < CASES_KEPT:
                         entry["sharing_cases"].append(case)
-                for case, pos in zip(earlier["case_id"].tolist(), earlier["pos"].tolist(),
-                                     strict=True):
-                    if case not in entry["earlier_cases"]:
-                        entry["earlier_cases"].append(case)
-                        entry["earlier_eids"].append(str(eids[int(pos)]))
+                for j in range(min(k, CASES_KEPT)):
+                    if ids[j] not in entry["earlier_cases"] \
+                            and len(entry["earlier_cases"]) < CASES_KEPT:
+                        entry["earlier_cases"].append(ids[j])
+                        if len(entry["earlier_eids"]) < CASES_NAMED:
+                            entry["earlier_eids"].append(str(eids[int(poss[j])]))
+                shown = named[:min(k, CASES_NAMED)]
                 entry["told"].append(
-                    f"receipt {texts[int(row['pos'])]} already refunded in case"
-                    f"{'s' if len(earlier) > 1 else ''} " + ", ".join(
-                        f"{case} (paid "
-                        f"{'at no stated time' if pd.isna(when) else moment(when)})"
-                        for case, when in zip(earlier["case_id"].tolist(),
-                                              earlier["at"].tolist(), strict=True))
-                    + f"; held by cases {', '.join(sharing)}")
+                    f"receipt {written} already refunded in case{'s' if k > 1 else ''} "
+                    + ", ".join(shown) + _more(k - len(shown))
+                    + f"; held by {counted(len(sharing), 'case', spec=',')}: "
+                    + ", ".join(sharing[:CASES_NAMED]) + _more(len(sharing) - CASES_NAMED))
         if not found:
             return []
         codes = np.array(sorted(found), dtype=np.int64)
         hits = c.iloc[codes].copy()
-        for name in ("receipts", "compared_as", "sharing_cases", "earlier_cases",
-                     "earlier_eids", "receipt_eids"):
+        for name in ("receipts", "compared_as", "sharing_cases", "sharing_cases_n",
+                     "earlier_cases", "earlier_cases_n", "earlier_eids", "receipt_eids"):
             hits[name] = pd.Series([found[k][name] for k in codes.tolist()],
                                    index=hits.index, dtype=object)
         hits["what"] = ["; ".join(found[k]["told"]) for k in codes.tolist()]
@@ -217,6 +231,19 @@ class ReceiptReused(Rule):
         return self.findings(
             facts, hits, events=("receipt_eids", "payout_eid", "earlier_eids"),
             when="payout_time", amount="payouts_sum",
-            evidence=("receipts", "compared_as", "sharing_cases", "earlier_cases",
-                      "payouts_sum", "currency"),
+            evidence=("receipts", "compared_as", "sharing_cases", "sharing_cases_n",
+                      "earlier_cases", "earlier_cases_n", "payouts_sum", "currency"),
             message="refund of {paid} paid on a reused receipt: {what}")
+
+
+CASES_NAMED = 5
+"""How many of the cases holding a receipt, and of those paid on it before, a message names
+(and how many of the earlier cases' events a finding cites)."""
+CASES_KEPT = 100
+"""How many the evidence lists (`sharing_cases`, `earlier_cases`; `sharing_cases_n` and
+`earlier_cases_n` count them all, per receipt)."""
+
+
+def _more(n: int) -> str:
+    """" and 3 other cases" beyond the cases a message names; "" where none."""
+    return f" and {counted(n, 'other case', spec=',')}" if n > 0 else ""
