@@ -252,6 +252,18 @@ class Pool:
     chosen: bool
 
 
+@dataclass(frozen=True)
+class MessageFlow:
+    """A message flow of a collaboration read as one process (`BpmnModel.joined`): the
+    receiving node waits for what the sending node put out."""
+
+    id: str
+    source: str
+    target: str
+    name: str = ""
+    line: int | None = field(default=None, compare=False)
+
+
 @dataclass
 class BpmnModel:
     """One process of a BPMN file, with everything nested in it, ready for conversion."""
@@ -271,6 +283,10 @@ class BpmnModel:
     choice: str | None = None
     """Where no process was named and the file has several candidates: the note saying
     which one the reader took (also in `notes`); None otherwise."""
+    message_flows: list[MessageFlow] = field(default_factory=list)
+    """A collaboration read as one process: the message flows between its pools' nodes."""
+    pool_of: dict[str, str] = field(default_factory=dict, repr=False)
+    """A collaboration read as one process: node id -> the participant id of its pool."""
     order: dict[str, int] = field(default_factory=dict, repr=False)
     """Element id -> position in the file, to list nodes of different kinds in file order."""
     located: dict[str, tuple[str, str | None, int | None]] = field(default_factory=dict,
@@ -312,6 +328,11 @@ class BpmnModel:
 
     def boundary_events(self, node_id: str) -> list[Event]:
         return [e for e in self.events.values() if e.attached_to == node_id]
+
+    @property
+    def joined(self) -> bool:
+        """A collaboration whose pools message flows join, read as one process."""
+        return bool(self.pool_of)
 
     def task_labels(self) -> list[str]:
         """The distinct task names, in file order: the activity labels the model expects."""
@@ -516,6 +537,9 @@ def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
 
 
 CHOOSE_HINT = " (choose another with process=...)"
+ONE_POOL_HINT = ("; to check one pool alone, name it as FILE#PROCESS (its process id or pool "
+                 "name; `model inspect` lists them)")
+"""The end of each refusal of a collaboration read as one process (`BpmnModel.joined`)."""
 """The end of the reader's note on the process it chose among several."""
 
 
@@ -535,6 +559,12 @@ class _Reader:
         self._lane_set_names: dict[str, str] = {}
         self._lane_set_scope: dict[str, str] = {}
         """Lane set id -> the scope (process, sub-process or call activity) it divides."""
+        self._lane_set_pool: dict[str, str] = {}
+        """A joined collaboration: lane set -> the process of its pool ("" for a pool read as
+        a lane of its name)."""
+        self._element_process: dict[str, str] | None = None
+        self._element_line = 0
+        """A joined collaboration: the line of its <collaboration>."""
         self._shape_bounds: dict[str, tuple[float, float, float, float]] = {}
         self._refused_flows: dict[str, str | None] = {}
         """Id -> source (None where it names none) of each sequence flow refused, and so left
@@ -544,7 +574,7 @@ class _Reader:
     def read(self, wanted: str | None) -> BpmnModel:
         src = self.source
         participants: list[tuple[str, str, str | None]] = []
-        message_flows = 0
+        flows_read: list[etree._Element] = []
         collaborations: list[str] = []
         for local, child in _bpmn_children(src.root):
             if local == "collaboration":
@@ -552,12 +582,17 @@ class _Reader:
                 for sub_local, sub in _bpmn_children(child):
                     if sub_local == "participant":
                         participants.append((sub.get("id") or "", clean_name(sub.get("name")),
-                                             sub.get("processRef")))
+                                             (sub.get("processRef") or "").strip() or None))
                     elif sub_local == "messageFlow":
-                        message_flows += 1
+                        flows_read.append(sub)
+        message_flows = len(flows_read)
         if not src.processes:
             raise InputError("not a usable BPMN model: the file defines no <process>",
                              file=src.path)
+        if wanted is None:
+            joined = self._joined_pools(participants, flows_read)
+            if joined:
+                return self._read_joined(collaborations, participants, joined, flows_read)
         chosen_id, notes = self._choose(participants, wanted)
         process = src.processes[chosen_id]
         pool_name = next((name for _, name, ref in participants if ref == chosen_id and name), "")
@@ -579,6 +614,229 @@ class _Reader:
         self._assign_lanes()
         return model
 
+    # --- a collaboration read as one process -------------------------------------------------
+    def _candidates(self) -> list[str]:
+        """The processes that may be the one checked: those with flow elements that no call
+        activity of the file calls."""
+        src = self.source
+        called: set[str] = set()
+        for element in src.root.iter("{" + BPMN_NS + "}callActivity"):
+            callee = _called_element(element)
+            if callee:
+                called.add(callee)
+        return [pid for pid in src.processes
+                if pid not in called and _has_flow_nodes(src.processes[pid])]
+
+    def _process_of(self) -> dict[str, str]:
+        """Element id -> the id of the process (of this file) it is written in."""
+        if self._element_process is None:
+            self._element_process = {}
+            for pid, process in self.source.processes.items():
+                for element in process.iter():
+                    if isinstance(element.tag, str):
+                        ident = (element.get("id") or "").strip()
+                        if ident:
+                            self._element_process.setdefault(ident, pid)
+        return self._element_process
+
+    def _joined_pools(self, participants: list[tuple[str, str, str | None]],
+                      flows_read: list[etree._Element]) -> list[tuple[str, str, str]]:
+        """The pools (participant id, name, process id) to read as one process: where every
+        process that may be checked is a pool's, there are two or more, and message flows
+        between their elements join them all (a refund case passed from one department to
+        the next). Empty otherwise (one process, or pools nothing joins: one is chosen)."""
+        candidates = self._candidates()
+        pools = [(pid, name, ref) for pid, name, ref in participants
+                 if ref is not None and ref in candidates]
+        refs = [ref for _, _, ref in pools]
+        if len(pools) < 2 or len(set(refs)) != len(refs) or set(candidates) - set(refs):
+            return []
+        by_participant = {pid: ref for pid, _, ref in pools}
+        process_of = self._process_of()
+        links: dict[str, set[str]] = {ref: set() for ref in refs}
+        for flow in flows_read:
+            ends = []
+            for attribute in ("sourceRef", "targetRef"):
+                ref = (flow.get(attribute) or "").strip()
+                ends.append(by_participant.get(ref) or process_of.get(ref))
+            a, b = ends
+            if a in links and b in links and a != b:
+                links[a].add(b)
+                links[b].add(a)
+        reached = {refs[0]}
+        stack = [refs[0]]
+        while stack:
+            for other in links[stack.pop()] - reached:
+                reached.add(other)
+                stack.append(other)
+        return [(pid, name, ref) for pid, name, ref in pools] if reached == set(refs) else []
+
+    def _read_joined(self, collaborations: list[str],
+                     participants: list[tuple[str, str, str | None]],
+                     joined: list[tuple[str, str, str]], flows_read: list[etree._Element]
+                     ) -> BpmnModel:
+        """Read the pools of a collaboration that message flows join into one process: each
+        pool's process in one scope (the collaboration's), a pool without lanes as a lane of
+        its name (the department), and the message flows between their nodes as the order
+        they set (`MessageFlow`; `conformance.petri` converts them)."""
+        src = self.source
+        scope = next((c for c in collaborations if c), "collaboration")
+        for local, child in _bpmn_children(src.root):
+            if local == "collaboration" and (child.get("id") or "collaboration") == scope:
+                self._element_line = source_line(child) or 0
+        names = [name or ref for _, name, ref in joined]
+        model = BpmnModel(path=src.path, process_id=scope, process_name=" + ".join(names))
+        self.model = model
+        model.located[scope] = ("", None, self._element_line or None)
+        refs = {ref for _, _, ref in joined}
+        model.pools = [Pool(pid, name, ref, ref in refs) for pid, name, ref in participants]
+        self._read_shapes({*refs, *collaborations})
+        for pid, name, ref in joined:
+            known = set(model.order)
+            lanes_before = len(model.lanes)
+            sets_before = set(self._lane_set_names)
+            self._read_container(src.processes[ref], scope, "", stack=(ref,), depth=0)
+            mine = [node_id for node_id in model.order if node_id not in known]
+            for node_id in mine:
+                model.pool_of[node_id] = pid
+            for lane_set in set(self._lane_set_names) - sets_before:
+                self._lane_set_pool[lane_set] = ref
+            if len(model.lanes) == lanes_before and name:
+                # (No lanes: the pool's name, the department, is who performs its tasks.)
+                top = tuple(n for n in mine if model.node_scope(n) == scope)
+                lane_set = f"{pid}#pool"
+                self._lane_set_names[lane_set] = name
+                self._lane_set_scope[lane_set] = scope
+                self._lane_set_pool[lane_set] = ""
+                model.lanes[pid] = Lane(pid, name, role_key(name), scope, None, top, pid)
+                self._lane_set_of[pid] = lane_set
+                for node_id in top:
+                    self._lane_of_node.setdefault(node_id, []).append(pid)
+        self._add_link_flows()
+        self._check_flows()
+        self._read_message_flows(participants, flows_read)
+        self._cancelling_pools(scope)
+        self._assign_lanes()
+        model.notes.insert(0, (
+            f"the collaboration's {len(joined)} pools (" + ", ".join(
+                f"'{n}'" for n in names) + f") are joined by {len(model.message_flows)} "
+            "message flow(s) between their elements and are read as one process: each pool "
+            "runs its part of the case, a pool started by a message (or a node waiting for "
+            "one) only once the message is sent, and a pool without lanes is a lane of its "
+            "name" + ONE_POOL_HINT))
+        return model
+
+    def _cancelling_pools(self, scope: str) -> None:
+        """Refuse what cancels a pool's whole process (a terminate, error or cancel end event
+        at its top level, an interrupting event sub-process there): read as one process, it
+        would cancel every pool's part of the case, where BPMN cancels only its own pool."""
+        model = self.model
+        assert model is not None
+        why = (", which in BPMN ends only its own pool's process; in the pools read as one "
+               "process it would end every pool's part of the case, so it is not converted"
+               + ONE_POOL_HINT)
+        for event in model.events.values():
+            if event.scope == scope and event.position == "end" \
+                    and event.trigger in ("terminate", "error", "cancel"):
+                self._refuse(event.id, "endEvent", f"a {event.trigger} end event at the top "
+                             f"of pool '{self._pool_name(event.id)}'{why}")
+        for sub in model.subprocesses.values():
+            if sub.scope != scope or sub.kind != "event sub-process":
+                continue
+            starts = [e for e in model.events.values()
+                      if e.scope == sub.id and e.position == "start"]
+            if any(e.interrupting for e in starts):
+                self._refuse(sub.id, "subProcess", "an interrupting event sub-process at the "
+                             f"top of pool '{self._pool_name(sub.id)}' cancels its process"
+                             + why.removeprefix(", which in BPMN ends only its own pool's "
+                                                "process"))
+
+    def _pool_name(self, node_id: str) -> str:
+        assert self.model is not None
+        pool = self.model.pool_of.get(node_id, "")
+        return next((p.name or p.id for p in self.model.pools if p.id == pool), pool)
+
+    def _read_message_flows(self, participants: list[tuple[str, str, str | None]],
+                            flows_read: list[etree._Element]) -> None:
+        """The message flows of a joined collaboration, each from a node of one pool to a node
+        of another; one touching a pool without a process (a black box, such as the customer)
+        is noted and left out; what the conversion cannot read faithfully is refused."""
+        model = self.model
+        assert model is not None
+        pool_names = {pid: name or pid for pid, name, _ in participants}
+        black_boxes = {pid for pid, _, ref in participants if ref is None}
+        for flow in flows_read:
+            raw_id = (flow.get("id") or "").strip()
+            line = source_line(flow)
+            where = f" (line {line})" if line else ""
+            flow_id = raw_id or f"<messageFlow>{where}"
+            name = clean_name(flow.get("name"))
+            model.located.setdefault(flow_id, (name, None, line))
+            source = (flow.get("sourceRef") or "").strip()
+            target = (flow.get("targetRef") or "").strip()
+            label = f"message flow '{name or flow_id}'"
+            box = [pool_names[e] for e in (source, target) if e in black_boxes]
+            if box:
+                model.notes.append(
+                    f"{label}{where} to or from pool '{box[0]}', which has no process (a black "
+                    "box), is left out: nothing of that pool is in the log's order")
+                continue
+            ends = [model.node(e) for e in (source, target)]
+            refusal = None
+            if not source or not target:
+                refusal = "names no source or no target, so what it connects is unknown"
+            elif source in pool_names or target in pool_names:
+                pool = pool_names.get(source) or pool_names[target]
+                refusal = (f"ends on the edge of pool '{pool}', not on one of its tasks or "
+                           "events, so which step sends or receives the message is unknown; "
+                           "draw it to the task or event")
+            elif ends[0] is None or ends[1] is None:
+                missing = source if ends[0] is None else target
+                refusal = (f"refers to '{missing}', which is not a flow node of the pools' "
+                           "processes")
+            else:
+                refusal = self._message_ends(ends[0], ends[1])
+            if refusal is not None:
+                model.refused.append(BpmnRefused(
+                    flow_id, "messageFlow", f"{refusal}{where}{ONE_POOL_HINT}",
+                    name=name or None, line=line))
+                continue
+            model.message_flows.append(MessageFlow(flow_id, source, target, name, line))
+
+    def _message_ends(self, source: Task | Event | Gateway | SubProcess,
+                      target: Task | Event | Gateway | SubProcess) -> str | None:
+        """Why a message flow from `source` to `target` cannot be converted, or None."""
+        model = self.model
+        assert model is not None
+        if model.pool_of.get(source.id) == model.pool_of.get(target.id):
+            return ("connects two nodes of one pool; within a pool the order is drawn with "
+                    "sequence flow")
+        for end, role in ((source, "sends"), (target, "receives")):
+            if end.scope != model.process_id:
+                return (f"{role} at '{end.name or end.id}', inside a sub-process: a message "
+                        "flow is converted only between nodes at a pool's top level")
+            if isinstance(end, Task) and (end.loop is not None or model.boundary_events(end.id)):
+                return (f"{role} at task '{end.name or end.id}', which "
+                        + ("repeats" if end.loop is not None else "has boundary events")
+                        + ": which of its runs or endings the message belongs to is unknown")
+        if isinstance(source, Event) and source.position in ("start", "catch", "boundary"):
+            return (f"starts at {source.position} event '{source.name or source.id}', which "
+                    "sends nothing")
+        if isinstance(source, Event) and source.position == "end" \
+                and source.trigger in ("terminate", "error", "cancel", "escalation"):
+            return (f"starts at {source.trigger} end event '{source.name or source.id}', which "
+                    "also cancels its scope; that is not converted with a message")
+        if isinstance(target, Event) and target.position in ("end", "throw", "boundary"):
+            return (f"ends at {target.position} event '{target.name or target.id}'"
+                    + (": a boundary event caught from another pool interrupts at any moment, "
+                       "which is not converted" if target.position == "boundary"
+                       else ", which receives nothing"))
+        for end, role in ((source, "sends"), (target, "receives")):
+            if isinstance(end, (Gateway, SubProcess)):
+                return (f"{role} at {_tag_of(end)} '{end.name or end.id}': only tasks and "
+                        "events send or receive messages in the conversion")
+        return None
+
     def _choose(
         self, participants: list[tuple[str, str, str | None]], wanted: str | None
     ) -> tuple[str, list[str]]:
@@ -596,15 +854,9 @@ class _Reader:
                             for pid in sorted(src.processes)),
                 file=src.path,
             )
-        called: set[str] = set()
-        for element in src.root.iter("{" + BPMN_NS + "}callActivity"):
-            callee = _called_element(element)
-            if callee:
-                called.add(callee)
         # A process drawn outside any pool is as much a candidate as a pool's process; one that
         # another process calls is a callee, not a candidate.
-        candidates = [pid for pid in src.processes
-                      if pid not in called and _has_flow_nodes(src.processes[pid])]
+        candidates = self._candidates()
         if not candidates:
             candidates = [pid for pid in src.processes if _has_flow_nodes(src.processes[pid])]
         if not candidates:
@@ -1201,7 +1453,10 @@ class _Reader:
         # (Lane sets of different scopes, e.g. a called process's own, divide other nodes.)
         per_scope: dict[str, list[str]] = {}
         for lane_set, scope in self._lane_set_scope.items():
-            per_scope.setdefault(scope, []).append(self._lane_set_names[lane_set])
+            pool = self._lane_set_pool.get(lane_set)
+            if pool == "":
+                continue  # (a pool read as a lane of its name)
+            per_scope.setdefault(pool or scope, []).append(self._lane_set_names[lane_set])
         for scope, set_names in per_scope.items():
             if len(set_names) > 1:
                 where = "the process" if scope == model.process_id else f"'{scope}'"
@@ -1286,6 +1541,13 @@ class _Reader:
                 del model.flows[flow.id]
                 continue
             assert source is not None and target is not None
+            pools = model.pool_of
+            if pools and pools.get(source.id) != pools.get(target.id):
+                self._refuse(flow.id, "sequenceFlow", "connects nodes of different pools"
+                             f"{where}: BPMN joins pools only by message flow" + ONE_POOL_HINT)
+                self._refused_flows[flow.id] = flow.source
+                del model.flows[flow.id]
+                continue
             if source.scope != flow.scope or target.scope != flow.scope:
                 self._refuse(flow.id, "sequenceFlow", "connects nodes of different scopes"
                              f"{where} (it crosses a sub-process border)")

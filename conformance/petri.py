@@ -44,12 +44,13 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations, product
 from pathlib import Path
 from typing import Any, Literal
 
 from conformance.bpmn import (
+    ONE_POOL_HINT,
     BpmnModel,
     BpmnRefused,
     Event,
@@ -284,6 +285,10 @@ class _Converter:
         for flow in model.flows.values():
             self._incoming.setdefault(flow.target, []).append(flow)
             self._outgoing.setdefault(flow.source, []).append(flow)
+        self._message_place: dict[str, int] = {}
+        """A joined collaboration: message flow id -> the place of its message."""
+        self._idle_of: dict[str, int] = {}
+        """A joined collaboration: a pool's entry a message starts -> the pool's idle place."""
         self._boundaries: dict[str, list[Event]] = {}
         for event in model.events.values():
             if event.position == "boundary" and event.attached_to:
@@ -401,7 +406,11 @@ class _Converter:
             for sub in event_subs:
                 self._event_subprocess(sub, armed)
 
-            self._starts(scope_id, flow_nodes, entry, node_in, armed)
+            joined = top and model.joined
+            if joined:
+                self._pool_starts(flow_nodes, entry, node_in, armed)
+            else:
+                self._starts(scope_id, flow_nodes, entry, node_in, armed)
             throws: list[_Throw] = []
             for node in flow_nodes:
                 if isinstance(node, Event):
@@ -410,6 +419,8 @@ class _Converter:
                     self._gateway(node, node_in, pairs)
                 else:
                     throws.extend(self._activity_node(node, node_in(node.id)))
+            if joined:
+                self._messages(first)
             for throw in throws:
                 scope.cancel_points[throw.place] = throw
             if len(self.refused) > refused_before:
@@ -453,6 +464,98 @@ class _Converter:
         else:
             self.refuse(scope_id, "scope", "has neither a start event nor a node without "
                         "incoming flow, so it can never start")
+
+    # --- a collaboration read as one process (`BpmnModel.joined`) ------------------------------
+    def _pool_starts(self, nodes: list[Task | Event | Gateway | SubProcess], entry: int,
+                     node_in: Callable[[str], int], armed: list[int]) -> None:
+        """The case starts every pool that starts on its own (in parallel); a pool whose start
+        is a message from another pool waits, idle, for one of its senders, which takes the
+        idle token (a pool is started at most once per case): the case may end with it idle
+        (never sent) or finished, never with its message still unanswered."""
+        model, net = self.model, self.net
+        receivers: dict[str, list[str]] = {}
+        for flow in model.message_flows:
+            receivers.setdefault(flow.target, []).append(flow.id)
+        self._message_place = {f.id: net.place(f"message:{f.id}") for f in model.message_flows}
+        begun: list[int] = []
+        for pool in model.pools:
+            if not pool.chosen:
+                continue
+            mine = [n for n in nodes if model.pool_of.get(n.id) == pool.id]
+            if not mine:
+                continue
+            starts: list[Task | Event | Gateway | SubProcess] = [
+                n for n in mine if isinstance(n, Event) and n.position == "start"]
+            entries = starts or [n for n in mine if not self.ins(n.id)]
+            waiting = [n for n in entries if n.id in receivers]
+            if not waiting:
+                pool_entry = net.place(f"pool:{pool.id}")
+                begun.append(pool_entry)
+                self._starts(pool.name or pool.id, mine, pool_entry, node_in, [])
+                continue
+            if len(waiting) < len(entries):
+                others = [n for n in entries if n.id not in receivers]
+                self.refuse(others[0].id, _type_of(others[0]), f"pool '{pool.name or pool.id}' "
+                            "starts on a message from another pool (at "
+                            f"{self._shown(waiting[0].id)}) and here without one: whether the "
+                            "case starts it on its own or only on the message is unknown"
+                            + ONE_POOL_HINT)
+                continue
+            idle = net.place(f"idle:{pool.id}")
+            begun.append(idle)
+            self.scope.observables.append(idle)
+            for node in waiting:
+                self._idle_of[node.id] = idle
+                if isinstance(node, Event):
+                    outs = [self.scope.flow_place[f.id] for f in self.outs(node.id)]
+                    outs = outs or [self.end_place(node.id)]
+                else:
+                    outs = [node_in(node.id)]
+                for flow_id in receivers[node.id]:
+                    net.transition(None, node.id if isinstance(node, Event) else flow_id,
+                                   [self._message_place[flow_id]], outs)
+            if starts:
+                for other in mine:
+                    if not self.ins(other.id) and other not in starts:
+                        self.refuse(other.id, _type_of(other), "has no incoming sequence flow "
+                                    "although its pool has a start event, so it can never run")
+        if not any(net.places[p].startswith("pool:") for p in begun) and begun:
+            self.refuse(model.process_id, "collaboration", "every pool waits for a message "
+                        "from another before it starts, so no pool starts the case"
+                        + ONE_POOL_HINT)
+        net.transition(None, model.process_id, [entry], begun + armed)
+
+    def _messages(self, first: int) -> None:
+        """Give each message flow's sender a token on the message's place (taking the idle
+        token of a pool it starts), and make a receiver that is no pool's start wait for it
+        (one way per message flow where several reach it)."""
+        model, net = self.model, self.net
+        by_target: dict[str, list[str]] = {}
+        for flow in model.message_flows:
+            place = self._message_place[flow.id]
+            senders = [t for t in net.trans[first:]
+                       if t.element == flow.source and not self._split_of(t, flow.source)]
+            for t in senders:
+                t.post = sorted([*t.post, place])
+                idle = self._idle_of.get(flow.target)
+                if idle is not None:
+                    t.pre = sorted([*t.pre, idle])
+            if flow.target not in self._idle_of:
+                by_target.setdefault(flow.target, []).append(flow.id)
+        for target, flow_ids in by_target.items():
+            waiting = [t for t in net.trans[first:]
+                       if t.element == target and not self._split_of(t, target)]
+            for t in waiting:
+                pre = list(t.pre)
+                t.pre = sorted([*pre, self._message_place[flow_ids[0]]])
+                for flow_id in flow_ids[1:]:
+                    net.transition(t.label, t.element, [*pre, self._message_place[flow_id]],
+                                   t.post)
+
+    def _split_of(self, t: _Trans, node_id: str) -> bool:
+        """A task's split after it (silent, of the task's id), not the task itself."""
+        node = self.model.node(node_id)
+        return isinstance(node, Task) and t.label is None
 
     def _event_subprocess(self, sub: SubProcess, armed: list[int]) -> None:
         model, net, scope = self.model, self.net, self.scope
@@ -736,6 +839,13 @@ class _Converter:
                 self.refuse(event.id, "endEvent", "has no incoming sequence flow")
                 return
             caught = self._caught_escalation(event)
+            if any(f.source == event.id for f in self.model.message_flows):
+                # (It sends a message as the branch ends: one step of its own, `_messages`.)
+                done = net.place(f"end:{event.id}")
+                scope.observables.append(done)
+                for place in places:
+                    net.transition(None, event.id, [place], [done])
+                return
             for place in places:
                 net.places[place] = f"end:{event.id}"
                 if event.trigger in ("terminate", "error", "cancel") or caught:
@@ -1160,7 +1270,19 @@ def bpmn_to_workflow_net(path: str | Path, *, process: str | None = None,
     conversion = convert(read_bpmn(path, process=process))
     if conversion.net is not None:
         conversion.soundness = check_soundness(conversion.net, max_states=max_states)
+        if conversion.model.joined and conversion.soundness.verdict == "unsound":
+            conversion.soundness = replace(conversion.soundness, problems=(
+                JOINED_UNSOUND, *conversion.soundness.problems))
     return conversion
+
+
+JOINED_UNSOUND = (
+    "the collaboration's pools are read as one process, each message a step its receiver "
+    "waits for until it is sent: runs get stuck where a message is drawn both ways between "
+    "two tasks (a request and its answer), where a node always waits for a message sent on "
+    "some paths only, or where a pool a message starts is sent it twice in one case"
+    + ONE_POOL_HINT)
+"""Said first of a joined collaboration's unsound net: why message flows make one so."""
 
 
 # --- soundness --------------------------------------------------------------------------------

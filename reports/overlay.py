@@ -581,11 +581,19 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     interrupts and its end ends the process, the task before it can be the case's last;
     a non-interrupting one leaves the rest running, so its end makes no task last."""
     out_flows: dict[str, list[str]] = defaultdict(list)
+    # (Pools read as one process: a message flow goes on at its receiver, which waits for
+    # it; a receiver's sequence flow in is no succession drawn, as the message comes later
+    # where its sender answers a request, and a pool a message starts is no start.)
+    receivers = {flow.target for flow in model.message_flows}
+    senders = {flow.source for flow in model.message_flows}
     for flow in model.flows.values():
-        out_flows[flow.source].append(flow.target)
+        if flow.target not in receivers:
+            out_flows[flow.source].append(flow.target)
+    for message in model.message_flows:
+        out_flows[message.source].append(message.target)
     starts_in: dict[str, list[str]] = defaultdict(list)
     for event in model.events.values():
-        if event.position == "start":
+        if event.position == "start" and event.id not in receivers:
             starts_in[event.scope].append(event.id)
     targets_of = {flow.target for flow in model.flows.values()}
     boundary_ids = {e.id for e in model.events.values() if e.position == "boundary"}
@@ -594,7 +602,8 @@ def sop_graph(model: BpmnModel) -> SopGraph:
         if scope not in starts_in:
             # (BPMN's implicit start: every node without incoming flow starts the scope.)
             implicit = [n.id for n in model.nodes_in(scope) if n.id not in targets_of
-                        and n.id not in boundary_ids and n.id not in event_subs]
+                        and n.id not in receivers and n.id not in boundary_ids
+                        and n.id not in event_subs]
             if implicit:
                 starts_in[scope] = implicit
     boundaries: dict[str, list[str]] = defaultdict(list)
@@ -681,8 +690,8 @@ def sop_graph(model: BpmnModel) -> SopGraph:
             return list(at), False
         if event.trigger in ("error", "cancel") and event.position == "end":
             return nexts, True  # (uncaught: it ends the process)
-        if event.position == "throw":
-            return nexts, False
+        if event.position == "throw" or event.id in senders:
+            return nexts, False  # (a message's receiver goes on after an end sending it)
         after, final = done(event.scope)
         return nexts + after, final
 

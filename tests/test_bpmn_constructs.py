@@ -609,19 +609,21 @@ def test_a_parallel_split_into_an_exclusive_merge_is_unsound(tmp_path: Path) -> 
 
 
 def test_collaboration_reads_the_pool_with_most_tasks_and_can_be_told(tmp_path: Path) -> None:
+    """Pools no message flow joins (one goes to a black-box pool only): one is read (pools
+    that message flows join are read as one process: test_bpmn_pools)."""
     small = '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>' + flows("s1>a>e1")
     big = '<startEvent id="s2"/>' + tasks("b", "c") + '<endEvent id="e2"/>' + flows("s2>b>c>e2")
     text = (f'<definitions xmlns="{BPMN_NS}" id="d" targetNamespace="t"><collaboration id="co">'
             '<participant id="pa" name="Customer" processRef="small"/>'
-            '<participant id="pb" name="Shop" processRef="big"/>'
-            '<messageFlow id="mf" sourceRef="a" targetRef="b"/></collaboration>'
+            '<participant id="pb" name="Shop" processRef="big"/><participant id="pc" name="Bank"/>'
+            '<messageFlow id="mf" sourceRef="a" targetRef="pc"/></collaboration>'
             f'<process id="small">{small}</process><process id="big">{big}</process>'
             "</definitions>")
     path = tmp_path / "pools.bpmn"
     path.write_text(text, encoding="utf-8")
     model = read_bpmn(path)
     assert model.process_id == "big" and model.process_name == "Shop"
-    assert [p.chosen for p in model.pools] == [False, True]
+    assert [p.chosen for p in model.pools] == [False, True, False]
     assert any("read 'big' (pool 'Shop'), the one with the most tasks (choose another with "
                "process=...)" in n for n in model.notes)
     # (check warns of the choice: the note without the hint, which it words for its users)

@@ -1,0 +1,257 @@
+"""A collaboration whose pools message flows join, read as one refund case.
+
+A process designer draws the refund SOP as a collaboration: a pool per department (Customer
+Support, Finance), joined by message flows (Support's "refund approved" starts Finance's
+process, whose "refund paid" Support waits for before closing the ticket), with the customer
+as a black-box pool. Before, the reader took the pool with the most tasks alone: Finance's
+"Pay refund" was a task of no SOP (every paid case an unexpected activity) and a ticket closed
+before the refund was paid was no deviation. The pools are now read as one process, each
+message an order: the receiver waits for it until it is sent (`conformance.bpmn._read_joined`,
+`conformance.petri._Converter._pool_starts`).
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import main
+from audit.errors import ExitCode
+from conformance.bpmn import BPMN_NS, read_bpmn
+from conformance.petri import JOINED_UNSOUND, bpmn_to_workflow_net, play_out
+from tests.test_bpmn_constructs import flows, interleavings, tasks
+
+DATA = Path(__file__).resolve().parent / "data" / "bpmn"
+REFUND = DATA / "refund_collaboration.bpmn"
+"""A Camunda Modeler-shaped collaboration: Customer (black box), Customer Support, Finance."""
+
+LOG_HEADER = "event:id,case:concept:name,concept:name,time:timestamp,refund:channel\n"
+POLICY = """version: 1
+as_of: 2026-10-15T00:00:00Z
+activities:
+  Review request: {control: other}
+  Pay refund: {control: other}
+  Close ticket: {control: other}
+  Send rejection: {control: other}
+rules:
+  select: [CF]
+"""
+
+
+def line_of(path: Path, element_id: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    [hit] = [n for n, text in enumerate(lines, 1) if f'id="{element_id}"' in text]
+    return hit
+
+
+def test_the_refund_collaboration_is_read_as_one_process() -> None:
+    conversion = bpmn_to_workflow_net(REFUND)
+    model = conversion.model
+    assert not conversion.refused and conversion.net is not None
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert model.process_name == "Customer Support + Finance" and model.choice is None
+    assert [(p.name, p.chosen) for p in model.pools] == [
+        ("Customer", False), ("Customer Support", True), ("Finance", True)]
+    # The ground truth: Finance pays only once Support approved, Support closes only once
+    # Finance paid; a rejected refund is never paid.
+    assert play_out(conversion.net, max_length=8) == {
+        ("Review request", "Pay refund", "Close ticket"), ("Review request", "Send rejection")}
+    # The pools' names are who performs their tasks (neither pool has lanes).
+    assert {t.name: t.roles for t in model.tasks.values()} == {
+        "Review request": ("Customer Support",), "Close ticket": ("Customer Support",),
+        "Send rejection": ("Customer Support",), "Pay refund": ("Finance",)}
+    black_box = [n for n in model.notes if "pool 'Customer', which has no process" in n]
+    assert len(black_box) == 2 and "(line 7)" in black_box[0] and "(line 10)" in black_box[1]
+    # One pool alone is still read where it is named.
+    assert read_bpmn(REFUND, process="Finance").task_labels() == ["Pay refund"]
+
+
+def test_the_sop_graph_draws_the_joined_order() -> None:
+    """The report's SOP graph draws the successions of the joined process: before, Finance's
+    start was a start of the case ('Pay refund' first) and 'Review request' -> 'Close
+    ticket' was drawn, which no run has (Finance pays between them)."""
+    from reports.overlay import sop_graph
+
+    conversion = bpmn_to_workflow_net(REFUND)
+    assert conversion.net is not None
+    traces = play_out(conversion.net, max_length=8)
+    graph = sop_graph(conversion.model)
+    assert set(graph.flows) == {pair for trace in traces for pair in pairwise(trace)} == {
+        ("Review request", "Pay refund"), ("Pay refund", "Close ticket"),
+        ("Review request", "Send rejection")}
+    assert set(graph.starts) == {"Review request"}
+    assert set(graph.ends) == {"Close ticket", "Send rejection"}
+
+
+def test_check_judges_the_cross_pool_order(tmp_path: Path) -> None:
+    """c1 and c2 follow the SOP; c3 closed the ticket before Finance paid; c4 paid a rejected
+    refund. Before: c1, c3 and c4 each had 'Pay refund' as an unexpected activity (a task of
+    no SOP, with a warning), and c3's wrong order was not found."""
+    from audit.checkrun import run_check
+
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    cases = {"c1": ["Review request", "Pay refund", "Close ticket"],
+             "c2": ["Review request", "Send rejection"],
+             "c3": ["Review request", "Close ticket", "Pay refund"],
+             "c4": ["Review request", "Send rejection", "Pay refund"]}
+    rows = [f"{case}-{k},{case},{label},2026-09-01T1{k}:00:00Z,ecommerce"
+            for case, labels in cases.items() for k, label in enumerate(labels)]
+    log.write_text(LOG_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    policy.write_text(POLICY, encoding="utf-8")
+    run = run_check([log], policy, sop=REFUND)
+    found = sorted((f.rule, f.case_id, f.message) for f in run.result.findings)
+    assert found == [("CF002", "c4", "not allowed by the SOP at that point: Pay refund"),
+                     ("CF003", "c3", "out of the SOP's order: Close ticket")]
+    assert run.warnings() == []
+
+
+def collaboration(tmp_path: Path, first: str, second: str, message_flows: str,
+                  *, participants: str = "") -> Path:
+    text = (f'<definitions xmlns="{BPMN_NS}" id="d" targetNamespace="t">\n'
+            '<collaboration id="co">\n'
+            '<participant id="pa" name="Support" processRef="pA"/>\n'
+            f'<participant id="pb" name="Finance" processRef="pB"/>\n{participants}'
+            f"{message_flows}\n</collaboration>\n"
+            f'<process id="pA">{first}</process>\n<process id="pB">{second}</process>\n'
+            "</definitions>")
+    path = tmp_path / "pools.bpmn"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_pool_started_with_the_case_waits_at_its_catch_event(tmp_path: Path) -> None:
+    """Both pools start with the case; Finance's C waits for Support's message after A."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t"/>'
+        '<endEvent id="e1"/>' + flows("s1>a>t>e1"),
+        '<startEvent id="s2"/>' + tasks("b") + '<intermediateCatchEvent id="w"/>'
+        + tasks("c") + '<endEvent id="e2"/>' + flows("s2>b>w>c>e2"),
+        '<messageFlow id="m" sourceRef="t" targetRef="w"/>')
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is not None and conversion.soundness is not None
+    assert conversion.soundness.verdict == "sound"
+    assert play_out(conversion.net, max_length=6) == {
+        t for t in interleavings(("A",), ("B", "C")) if t.index("A") < t.index("C")}
+
+
+def test_a_message_into_a_task_orders_the_task(tmp_path: Path) -> None:
+    """A receive task waits for the message (and a send task's message leaves as it ends)."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/><sendTask id="a" name="A"/>' + tasks("x")
+        + '<endEvent id="e1"/>' + flows("s1>a>x>e1"),
+        '<startEvent id="s2"/>' + tasks("b") + '<receiveTask id="c" name="C"/>'
+        '<endEvent id="e2"/>' + flows("s2>b>c>e2"),
+        '<messageFlow id="m" sourceRef="a" targetRef="c"/>')
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=6) == {
+        t for t in interleavings(("A", "X"), ("B", "C")) if t.index("A") < t.index("C")}
+
+
+def test_pools_no_message_flow_joins_are_still_one_chosen_pool(tmp_path: Path) -> None:
+    path = collaboration(
+        tmp_path, '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>'
+        + flows("s1>a>e1"),
+        '<startEvent id="s2"/>' + tasks("b", "c") + '<endEvent id="e2"/>' + flows("s2>b>c>e2"),
+        "")
+    model = read_bpmn(path)
+    assert model.process_id == "pB" and not model.joined
+    assert model.choice is not None and "the one with the most tasks" in model.choice
+
+
+SIMPLE_A = '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>' + flows("s1>a>e1")
+SIMPLE_B = ('<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("b")
+            + '<endEvent id="e2"/>' + flows("s2>b>e2"))
+
+
+@pytest.mark.parametrize("first,second,message_flows,element,reason", [
+    (SIMPLE_A, SIMPLE_B, '<messageFlow id="m" sourceRef="a" targetRef="pb"/>', "m",
+     "ends on the edge of pool 'Finance', not on one of its tasks or events"),
+    (SIMPLE_A + '<sequenceFlow id="x" sourceRef="a" targetRef="b"/>', SIMPLE_B,
+     '<messageFlow id="m" sourceRef="a" targetRef="s2"/>', "x",
+     "connects nodes of different pools"),
+    ('<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"><terminateEventDefinition/>'
+     '</endEvent>' + flows("s1>a>e1"), SIMPLE_B,
+     '<messageFlow id="m" sourceRef="a" targetRef="s2"/>', "e1",
+     "a terminate end event at the top of pool 'Support'"),
+    ('<startEvent id="s1"/><subProcess id="sub"><startEvent id="ss"/>' + tasks("a")
+     + '<endEvent id="se"/>' + flows("ss>a>se") + '</subProcess><endEvent id="e1"/>'
+     + flows("s1>sub>e1"), SIMPLE_B, '<messageFlow id="m" sourceRef="a" targetRef="s2"/>',
+     "m", "sends at 'A', inside a sub-process"),
+    (SIMPLE_A, SIMPLE_B + '<startEvent id="s3"/><sequenceFlow id="f3" sourceRef="s3" '
+     'targetRef="b"/>', '<messageFlow id="m" sourceRef="a" targetRef="s2"/>', "s3",
+     "pool 'Finance' starts on a message from another pool (at 's2') and here without one"),
+    ('<startEvent id="s1"><messageEventDefinition/></startEvent>' + tasks("a")
+     + '<endEvent id="e1"/>' + flows("s1>a>e1"), SIMPLE_B,
+     '<messageFlow id="m" sourceRef="a" targetRef="s2"/>'
+     '<messageFlow id="n" sourceRef="b" targetRef="s1"/>', "co",
+     "every pool waits for a message from another"),
+])
+def test_what_cannot_be_read_faithfully_is_refused_with_its_line(
+        tmp_path: Path, first: str, second: str, message_flows: str, element: str,
+        reason: str) -> None:
+    path = collaboration(tmp_path, first, second, message_flows)
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is None
+    [refusal] = [r for r in conversion.refused if r.element_id == element]
+    assert reason in refusal.reason
+    line = line_of(path, element)
+    assert refusal.line == line or f"(line {line})" in refusal.reason, str(refusal)
+
+
+def test_check_refuses_the_unreadable_collaboration_naming_file_line_and_element(
+        tmp_path: Path) -> None:
+    path = collaboration(tmp_path, SIMPLE_A, SIMPLE_B,
+                         '<messageFlow id="m" sourceRef="a" targetRef="pb"/>')
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(LOG_HEADER + "e1,c1,A,2026-09-01T10:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY.replace("Review request", "A"), encoding="utf-8")
+    run = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--sop",
+                                    str(path), "--out", str(tmp_path / "out")])
+    assert run.exit_code == ExitCode.INPUT_ERROR, run.output
+    assert "pools.bpmn" in run.output, run.output
+    assert f"line {line_of(path, 'm')}: field 'm'" in run.output, run.output
+    assert "m: ends on the edge of pool 'Finance'" in run.output, run.output
+
+
+def test_a_pool_a_message_starts_twice_is_unsound_and_says_why(tmp_path: Path) -> None:
+    """Support sends Finance's start message on both parallel branches: Finance's one
+    instance per case cannot take the second, and the net says so first."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/><parallelGateway id="g"/>' + tasks("a", "x")
+        + '<parallelGateway id="j"/><endEvent id="e1"/>' + flows("s1>g>a>j>e1", "g>x>j"),
+        SIMPLE_B, '<messageFlow id="m" sourceRef="a" targetRef="s2"/>'
+                  '<messageFlow id="n" sourceRef="x" targetRef="s2"/>')
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.soundness is not None and conversion.soundness.verdict == "unsound"
+    assert conversion.soundness.problems[0] == JOINED_UNSOUND
+
+
+def test_the_pools_are_the_departments_unauthorized_performer_judges(tmp_path: Path) -> None:
+    """Neither pool has lanes: each pool's name is who performs its tasks. Finance paying is
+    fine; Support paying (c2) is not. Before, the one pool read had no lanes and Finance's
+    task was in no SOP: SD004 judged nothing."""
+    from audit.checkrun import run_check
+
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(
+        "event:id,case:concept:name,concept:name,time:timestamp,org:resource,org:role,"
+        "refund:channel\n"
+        "1,c1,Review request,2026-09-01T10:00:00Z,Ann,customer support,ecommerce\n"
+        "2,c1,Pay refund,2026-09-01T11:00:00Z,Fred,Finance,ecommerce\n"
+        "3,c1,Close ticket,2026-09-01T12:00:00Z,Ann,Customer Support,ecommerce\n"
+        "4,c2,Review request,2026-09-01T10:00:00Z,Ann,Customer Support,ecommerce\n"
+        "5,c2,Pay refund,2026-09-01T11:00:00Z,Ann,Customer Support,ecommerce\n"
+        "6,c2,Close ticket,2026-09-01T12:00:00Z,Ann,Customer Support,ecommerce\n",
+        encoding="utf-8")
+    policy.write_text(POLICY.replace("select: [CF]", "select: [SD004]"), encoding="utf-8")
+    run = run_check([log], policy, sop=REFUND)
+    found = [(f.rule, f.case_id, f.activities) for f in run.result.findings]
+    assert found == [("SD004", "c2", ["Pay refund"])], [f.message for f in run.result.findings]
