@@ -156,7 +156,13 @@ LOGIC_VERSIONS = (
     "event-based gateway (`eventGatewayType=\"Parallel\"`) as running every event branch "
     "(before, as a choice: a case running every branch was judged unfit), to refuse an "
     "activity's `startQuantity` or `completionQuantity` other than 1 (before, read as 1), "
-    "and a parallel event-based gateway that does not start the process.",
+    "and a parallel event-based gateway that does not start the process. "
+    "CF001-CF004 were raised to 3, SD004 and AP004 to 2, when the SOP reader came to read "
+    "a collaboration whose pools message flows join as one process (each message an order "
+    "its receiver waits for; a pool without lanes a lane of its name): before, the pool "
+    "with the most tasks was read alone, the other pools' tasks tasks of no SOP (their "
+    "events unexpected activities, their performers unjudged) and the order the messages "
+    "set no deviation.",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""
