@@ -1656,9 +1656,14 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
         echo(f"  tasks: {len(report['tasks'])}; workflow net: {shape}; "
              f"sound: {report['sound'] or 'not judged'}")
         if len(report["pools"]) > 1:
+            together = sum(p["chosen"] for p in report["pools"]) > 1
             echo("  pools: " + ", ".join(
-                f"{p['name'] or p['id']} (process {p['process']}"
-                + (", the one read)" if p["chosen"] else ")") for p in report["pools"]))
+                f"{p['name'] or p['id']} "
+                + (f"(process {p['process']}" if p["process"] else "(no process: a black box")
+                + ((", read together)" if together else ", the one read)") if p["chosen"]
+                   else ")") for p in report["pools"]))
+        for flow in report["message_flows"]:
+            echo(f"  message flow {flow['name'] or flow['id']}: {flow['from']} -> {flow['to']}")
         for lane in report["lanes"]:
             name = lane["name"] or f"(unnamed, {lane['id']})"
             echo(f"  lane {name}: {', '.join(lane['tasks']) or '(no tasks)'}")

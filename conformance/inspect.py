@@ -34,6 +34,7 @@ def describe(conversion: Conversion) -> dict[str, Any]:
         "process": {"id": model.process_id, "name": model.process_name},
         "pools": [{"id": p.id, "name": p.name, "process": p.process, "chosen": p.chosen}
                   for p in model.pools],
+        "message_flows": _message_flows(model),
         "tasks": _tasks(model),
         "lanes": _lanes(model),
         "gateways": _gateways(model),
@@ -50,6 +51,19 @@ def describe(conversion: Conversion) -> dict[str, Any]:
         "refused": [r.as_dict() for r in conversion.refused],
         "notes": list(conversion.notes),
     }
+
+
+def _message_flows(model: BpmnModel) -> list[dict[str, Any]]:
+    """A collaboration read as one process: its message flows, each end as "'name' (pool)"."""
+    pools = {p.id: p.name or p.id for p in model.pools}
+
+    def end(node_id: str) -> str:
+        node = model.node(node_id)
+        name = node.name if node is not None and node.name else node_id
+        return f"'{name}' ({pools.get(model.pool_of.get(node_id, ''), '?')})"
+
+    return [{"id": f.id, "name": f.name, "source": f.source, "target": f.target,
+             "from": end(f.source), "to": end(f.target)} for f in model.message_flows]
 
 
 def _tasks(model: BpmnModel) -> list[dict[str, Any]]:

@@ -255,3 +255,16 @@ def test_the_pools_are_the_departments_unauthorized_performer_judges(tmp_path: P
     run = run_check([log], policy, sop=REFUND)
     found = [(f.rule, f.case_id, f.activities) for f in run.result.findings]
     assert found == [("SD004", "c2", ["Pay refund"])], [f.message for f in run.result.findings]
+
+
+def test_model_inspect_tells_the_pools_read_together_and_their_messages() -> None:
+    """Before: 'Customer Support (process Process_Support, the one read)' alone, Finance
+    unread, and the message flows counted as 'not converted'."""
+    run = CliRunner().invoke(main, ["model", "inspect", str(REFUND)])
+    assert run.exit_code == 0, run.output
+    assert ("pools: Customer (no process: a black box), Customer Support (process "
+            "Process_Support, read together), Finance (process Process_Finance, read "
+            "together)") in run.output
+    assert ("message flow refund approved: 'Refund approved' (Customer Support) -> "
+            "'Refund approved' (Finance)") in run.output
+    assert "lane Finance: Pay refund" in run.output
