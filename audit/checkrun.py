@@ -1782,13 +1782,14 @@ def checked_policy(policy_path: Path, sop: Path | None = None, *,
     performers = any(rule.code == "SD004" for rule in chosen)
     if installed and "net" in reads and policy.sop:
         _conformance_installed(policy, [r.code for r in chosen if r.reads_sop == "net"])
-    warnings, names = (_check_sops(policy, nets="net" in reads, performers=performers)
-                       if reads else ([], frozenset[str]()))
+    warnings, names, notes = (
+        _check_sops(policy, nets="net" in reads, performers=performers)
+        if reads else ([], frozenset[str](), ()))
     if any(rule.code == "AP004" for rule in chosen):
         warnings += unjudged_approval_warnings(policy)
-    if not warnings and not names:
+    if not warnings and not names and not notes:
         return policy
-    return replace(policy, warnings=tuple(warnings), sop_task_names=names)
+    return replace(policy, warnings=tuple(warnings), sop_task_names=names, sop_notes=notes)
 
 
 MINING_EXTRA = "pip install 'refund-audit[mining]'"
@@ -1863,17 +1864,19 @@ def unjudged_approval_warnings(policy: Policy) -> list[str]:
 
 
 def _check_sops(policy: Policy, *, nets: bool = True,
-                performers: bool = False) -> tuple[list[str], frozenset[str]]:
+                performers: bool = False) -> tuple[list[str], frozenset[str], tuple[str, ...]]:
     """Every SOP the policy names read (`nets`: and converted to its workflow net) before
     any rule runs, when a selected rule will read them: a file that is missing, not BPMN,
     without the process named or (`nets`) not convertible is an input error naming the file
     (and element), not a crash of each rule reading it in turn after the others ran.
-    Returned: the warnings of what was read (`sop_choice_warning` per entry) and the task
-    names of all the SOPs (`Policy.sop_task_names`); `performers`: unauthorized-performer is
-    selected (`_check_sop_tasks`)."""
-    from conformance.deviations import lane_roles, sop_net, sop_task_labels
+    Returned: the warnings of what was read (`sop_choice_warning` per entry), the task
+    names of all the SOPs (`Policy.sop_task_names`) and how each converted SOP was read
+    (`Policy.sop_notes`); `performers`: unauthorized-performer is selected
+    (`_check_sop_tasks`)."""
+    from conformance.deviations import lane_roles, sop_net, sop_notes, sop_task_labels
 
     out: list[str] = []
+    notes: list[str] = []
     tasks: dict[str, tuple[str, ...]] = {}  # (per file, and process where named)
     for channel in sorted(policy.sop):
         path = policy.sop_path(None if channel == "*" else channel)
@@ -1885,6 +1888,10 @@ def _check_sops(policy: Policy, *, nets: bool = True,
                              + _split_off(process), file=path, field=f"sop.{channel}")
         if nets:
             sop_net(path, process)
+            which = "every channel" if channel == "*" else f"channel {channel}"
+            shown = path.name if process is None else f"{path.name}#{process}"
+            notes += [f"the SOP {shown} ({which}), as read: {note}"
+                      for note in sop_notes(path, process)]
         else:  # (unauthorized-approver reads the lanes only: a net it never reads may fail)
             lane_roles(path, process)
         warning = sop_choice_warning(policy, channel, path)
@@ -1894,7 +1901,8 @@ def _check_sops(policy: Policy, *, nets: bool = True,
         named = str(path.resolve()) if process is None else f"{path.resolve()}#{process}"
         tasks[named] = sop_task_labels(path, process)
     names = frozenset(name for named in tasks.values() for name in named)
-    return out + _check_sop_tasks(policy, tasks, nets=nets, performers=performers), names
+    return (out + _check_sop_tasks(policy, tasks, nets=nets, performers=performers), names,
+            tuple(notes))
 
 
 def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,

@@ -1439,6 +1439,7 @@ def _check_summary(run: Any) -> list[str]:
                      f"{len(summary['by_rule'])}")
     lines += [f"warning: {warning}" for warning in run.warnings()]
     lines += [f"note: {note}" for note in run.import_notes()]
+    lines += [f"note: {cut_middle(note)}" for note in run.policy.sop_notes]
     if run.as_of_source == "clock":
         clock = run.result.as_of.isoformat()
         lines.append(f"note: the audit's clock is the time of this run, {clock} (no --as-of, "

@@ -146,6 +146,10 @@ class Policy:
     sop_task_names: frozenset[str] = frozenset()
     """The task names of the SOPs read for the run, set with `warnings`: a purchase label
     that names one of them is aligned as that task (`sop_tasks`)."""
+    sop_notes: tuple[str, ...] = ()
+    """How the SOPs converted for the run were read (the notes `model inspect` prints: a
+    non-interrupting boundary event firing at most once, an implicit start, a task in two
+    lanes, pools read together), each naming its SOP: set with `warnings`."""
 
     def control_of(self) -> dict[str, str]:
         return {label: a.control for label, a in self.activities.items()}

@@ -295,6 +295,12 @@ def side_from_bpmn(path: Path, role: Role, process: str | None = None) -> Side:
                              "or pool name)")
     side.notes.append(f"{role} model: every run of its {behaviour.states:,} reachable states "
                       "compared (loops included)")
+    from conformance.bpmn import CHOOSE_HINT
+
+    # (How the model was read, as `model inspect` and `check` tell it; the pool chosen among
+    # several is a warning above.)
+    side.notes += [f"{role} model, as read: {note}" for note in conversion.notes
+                   if not note.endswith(CHOOSE_HINT)]
     if conversion.soundness is not None and conversion.soundness.verdict != "sound":
         side.notes.append(f"the {role} model is not (known to be) sound: "
                           + "; ".join(conversion.soundness.problems))

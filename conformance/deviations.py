@@ -408,6 +408,7 @@ def _net(path: str, unchanged: Fingerprint, process: str | None) -> WorkflowNet:
     from conformance.petri import bpmn_to_workflow_net
 
     conversion = bpmn_to_workflow_net(path, process=process)
+    _NOTES[(path, unchanged, process)] = tuple(conversion.notes)
     if conversion.net is None:
         reasons = "; ".join(f"{r.element_id}{r.located()}: {r.reason}"
                             for r in conversion.refused)
@@ -422,6 +423,21 @@ def _net(path: str, unchanged: Fingerprint, process: str | None) -> WorkflowNet:
         raise InputError(f"the SOP converts to an unsound workflow net ({problems}); "
                          "`refund-audit model inspect` shows it", file=path)
     return conversion.net
+
+
+_NOTES: dict[tuple[str, Fingerprint, str | None], tuple[str, ...]] = {}
+"""The notes of each conversion `_net` made (as long as its net is cached, and after)."""
+
+
+def sop_notes(path: Path, process: str | None = None) -> tuple[str, ...]:
+    """How the SOP was read: the notes of its conversion (`model inspect`'s), less the one
+    on the pool chosen among several (`sop_choice`, told as a warning)."""
+    from conformance.bpmn import CHOOSE_HINT
+
+    unchanged = _fingerprint(path)
+    _net(str(path), unchanged, process)
+    notes = _NOTES.get((str(path), unchanged, process), ())
+    return tuple(n for n in notes if not n.endswith(CHOOSE_HINT))
 
 
 def sop_net(path: Path, process: str | None = None) -> WorkflowNet:

@@ -268,3 +268,26 @@ def test_model_inspect_tells_the_pools_read_together_and_their_messages() -> Non
     assert ("message flow refund approved: 'Refund approved' (Customer Support) -> "
             "'Refund approved' (Finance)") in run.output
     assert "lane Finance: Pay refund" in run.output
+
+
+def test_check_and_compare_tell_how_the_sop_was_read(tmp_path: Path) -> None:
+    """The notes `model inspect` prints (the pools read together, a non-interrupting boundary
+    event read as firing at most once) are told by check and compare too; before, only
+    `model inspect` said how the SOP was read."""
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(LOG_HEADER + "e1,c1,Review request,2026-09-01T10:00:00Z,ecommerce\n"
+                   "e2,c1,Send rejection,2026-09-01T11:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY, encoding="utf-8")
+    runner = CliRunner()
+    run = runner.invoke(main, ["check", str(log), "--policy", str(policy), "--sop",
+                               str(REFUND), "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    assert ("note: the SOP refund_collaboration.bpmn (every channel), as read: the "
+            "collaboration's 2 pools ('Customer Support', 'Finance') are joined") in run.output
+    assert "as read: message flow 'refund request' (line 7) to or from pool 'Customer'" \
+        in run.output
+    run = runner.invoke(main, ["compare", str(log), "ecommerce.bpmn", "--out",
+                               str(tmp_path / "cmp")])
+    assert run.exit_code == 0, run.output
+    assert ("note: to-be model, as read: non-interrupting boundary event(s) of 'Process "
+            "refund' are read as firing at most once per activation") in run.output
