@@ -1280,7 +1280,9 @@ JOINED_UNSOUND = (
     "the collaboration's pools are read as one process, each message a step its receiver "
     "waits for until it is sent: runs get stuck where a message is drawn both ways between "
     "two tasks (a request and its answer), where a node always waits for a message sent on "
-    "some paths only, or where a pool a message starts is sent it twice in one case"
+    "some paths only, or where a pool a message starts is sent it twice in one case; and a "
+    "message its receiver no longer waits for (an event-based gateway that took its timer "
+    "instead) is left unread, which a workflow net cannot end with"
     + ONE_POOL_HINT)
 """Said first of a joined collaboration's unsound net: why message flows make one so."""
 

@@ -291,3 +291,25 @@ def test_check_and_compare_tell_how_the_sop_was_read(tmp_path: Path) -> None:
     assert run.exit_code == 0, run.output
     assert ("note: to-be model, as read: non-interrupting boundary event(s) of 'Process "
             "refund' are read as firing at most once per activation") in run.output
+
+
+def test_a_message_left_unread_after_a_timer_is_unsound_and_says_why(tmp_path: Path) -> None:
+    """A known limit: Support waits for 'refund paid' or a timer (event-based gateway); where
+    the timer is taken, Finance's message is left unread, which a workflow net cannot end
+    with. The net is unsound, its first problem says why, and check stops (exit 2)."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t"/>'
+        '<eventBasedGateway id="g"/><intermediateCatchEvent id="w"><messageEventDefinition/>'
+        '</intermediateCatchEvent><intermediateCatchEvent id="tm"><timerEventDefinition/>'
+        '</intermediateCatchEvent>' + tasks("c", "x") + '<endEvent id="e1"/><endEvent id="e3"/>'
+        + flows("s1>a>t>g>w>c>e1", "g>tm>x>e3"),
+        '<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("p")
+        + '<endEvent id="e2"><messageEventDefinition/></endEvent>' + flows("s2>p>e2"),
+        '<messageFlow id="m1" sourceRef="t" targetRef="s2"/>'
+        '<messageFlow id="m2" sourceRef="e2" targetRef="w"/>')
+    conversion = bpmn_to_workflow_net(path)
+    assert not conversion.refused and conversion.soundness is not None
+    assert conversion.soundness.verdict == "unsound"
+    assert conversion.soundness.problems[0] == JOINED_UNSOUND
+    assert "left unread" in JOINED_UNSOUND
