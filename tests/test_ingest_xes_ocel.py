@@ -670,6 +670,54 @@ def test_ocel_sqlite_is_opened_read_only(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.sqlite"]
 
 
+def _in_wal_mode(copy: Path) -> None:
+    """`copy` (a SQLite file) switched to write-ahead logging, as a live database is."""
+    with closing(sqlite3.connect(copy)) as connection:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.commit()
+
+
+def test_ocel_sqlite_in_wal_mode_is_read_without_a_file_made_beside_it(tmp_path: Path) -> None:
+    """A database in WAL mode (a live system's copied as it was): before, opening it
+    read-only made a -shm and a -wal file beside the input."""
+    copy = tmp_path / "copy.sqlite"
+    shutil.copyfile(shared("ocel", "ocel20_example.sqlite"), copy)
+    _in_wal_mode(copy)
+    before = copy.read_bytes()
+    assert len(read_ocel(copy, "Invoice").frame) == 9
+    assert copy.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.sqlite"]
+
+
+def test_ocel_sqlite_with_a_write_ahead_log_beside_it_is_refused(tmp_path: Path) -> None:
+    """A -wal file beside the database holds changes the file does not: SQLite read them
+    (an event deleted there was gone: 8 events of 9) though the file, which the import
+    names and digests, was byte for byte the log of 9. Refused, naming the -wal; an empty
+    one (a database closed cleanly) is read."""
+    live = tmp_path / "live"
+    live.mkdir()
+    source = live / "log.sqlite"
+    shutil.copyfile(shared("ocel", "ocel20_example.sqlite"), source)
+    _in_wal_mode(source)
+    clean = source.read_bytes()
+    copied = tmp_path / "log.sqlite"
+    with closing(sqlite3.connect(source)) as connection:
+        connection.execute("PRAGMA wal_autocheckpoint = 0")
+        connection.execute("DELETE FROM event WHERE ocel_id = 'e6'")
+        connection.commit()
+        # (copied while the database is open: its change in the -wal alone)
+        shutil.copyfile(source, copied)
+        shutil.copyfile(live / "log.sqlite-wal", tmp_path / "log.sqlite-wal")
+    assert copied.read_bytes() == clean
+    with pytest.raises(InputError) as caught:
+        read_ocel(copied, "Invoice")
+    message = str(caught.value)
+    assert message.startswith(f"{copied}: a SQLite write-ahead log lies beside it "
+                              "(log.sqlite-wal, ")
+    (tmp_path / "log.sqlite-wal").write_bytes(b"")
+    assert len(read_ocel(copied, "Invoice").frame) == 9
+
+
 # --- hostile and malformed OCEL ---------------------------------------------------------------
 
 

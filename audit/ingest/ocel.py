@@ -404,7 +404,10 @@ def _read_sqlite(path: Path, chosen: str | None) -> _Log:
         with path.open("rb") as probe:
             if probe.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
                 raise InputError("not a SQLite database", file=path)
-        uri = f"file:{quote(str(path))}?mode=ro"
+        _refuse_journal_beside(path)
+        # immutable: SQLite reads the file alone, as its digest was taken (no write-ahead
+        # log or journal beside it is read, no lock or -shm file is made beside it).
+        uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
         with closing(sqlite3.connect(uri, uri=True)) as connection:
             # The file is untrusted: its schema must not get to run functions with side effects.
             connection.execute("PRAGMA trusted_schema = OFF")
@@ -416,6 +419,35 @@ def _read_sqlite(path: Path, chosen: str | None) -> _Log:
                          f"{exc.object[:80]!r}", file=path) from exc
     except OSError as exc:
         raise InputError(f"cannot open file: {exc.strerror or exc}", file=path) from exc
+
+
+_JOURNALS = ("-wal", "-journal")
+"""The files SQLite keeps beside a database while it is written: a write-ahead log holds
+committed changes the database file does not (yet), a rollback journal the pages of a
+change not finished."""
+
+
+def _refuse_journal_beside(path: Path) -> None:
+    """InputError where a write-ahead log or rollback journal that is not empty lies beside
+    the database: SQLite would read the database as that file changes it, though the file
+    the import names and digests is unchanged. Before, a `log.sqlite-wal` beside a
+    `log.sqlite` deleting an event was read (8 events of 9, the file's bytes and sha256
+    those of the log with 9), and opening a database in WAL mode made a `-shm` and a
+    `-wal` file beside the input."""
+    for suffix in _JOURNALS:
+        journal = path.with_name(path.name + suffix)
+        try:
+            size = journal.stat().st_size
+        except OSError:
+            continue
+        if size:
+            raise InputError(
+                f"a SQLite {'write-ahead log' if suffix == '-wal' else 'rollback journal'} "
+                f"lies beside it ({journal.name}, {size:,} bytes): the database file does "
+                "not hold what SQLite would read, and the file the import names and "
+                "digests is not the log read: export the database anew, or import a copy "
+                "of both after writing the log into the file (sqlite3 COPY.sqlite "
+                "'PRAGMA wal_checkpoint(TRUNCATE)')", file=path)
 
 
 def _quoted(name: str) -> str:
