@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
 from audit.cli import main
+from audit.errors import InputError
 from audit.ingest.csv_reader import read_csv
 from audit.ingest.sizes import MAX_CELL, QUARANTINE_CELL, REPORT_VALUE
 
@@ -598,3 +600,116 @@ def test_a_stray_quote_opening_the_first_cell_names_its_field(tmp_path: Path) ->
                                        str(tmp_path / "out.parquet"), "--assume-tz", "UTC"])
     assert result.exit_code == 2, result.output
     assert f"error: {source}: row 7: field 'case': a quote opened" in result.output
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_delimiter_is_guessed_from_a_bounded_start(tmp_path: Path, fast: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell of megabytes in the first rows: the delimiter sniffer sees at most `SNIFFED`
+    characters of the file, the rows before the cell. Before, it was handed the file's first
+    lines whole, the cell with them (a 50 MB cell in the fifth row: 13 of the import's 16 s,
+    and copies of the text), before the cell was quarantined."""
+    from audit.ingest import csv_reader
+
+    seen: list[int] = []
+    sniff = csv.Sniffer.sniff
+
+    def measured(self: csv.Sniffer, sample: str, delimiters: str | None = None) -> object:
+        seen.append(len(sample))
+        return sniff(self, sample, delimiters)
+
+    monkeypatch.setattr(csv.Sniffer, "sniff", measured)
+    monkeypatch.setattr(csv_reader, "FAST_PATH", fast)
+    header, rows = _rows()
+    rows[3][header.index("org:resource")] = "R" * (3 * MAX_CELL)
+    source = tmp_path / "log.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";").writerows([header, *rows])
+    table, ragged = read_csv(source)
+    assert seen and max(seen) <= csv_reader.SNIFFED
+    assert list(table.frame.columns) == header
+    assert [(line.row, line.field) for line in ragged] == [(5, "org:resource")]
+    assert len(table.frame) == len(rows) - 1 and table.records_read == len(rows)
+
+
+def _cells_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The length of every cell the csv module hands the reader, recorded as read."""
+    from audit.ingest import csv_reader
+
+    lengths: list[int] = []
+    reader = csv.reader
+
+    class Measured:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.reader = reader(*args, **kwargs)
+
+        @property
+        def line_num(self) -> int:
+            return self.reader.line_num
+
+        def __iter__(self) -> Measured:
+            return self
+
+        def __next__(self) -> list[str]:
+            record = next(self.reader)
+            lengths.extend(len(cell) for cell in record)
+            return record
+
+    monkeypatch.setattr(csv_reader.csv, "reader", Measured)
+    return lengths
+
+
+@pytest.mark.parametrize(("cell", "length"), [
+    ("R" * (3 * MAX_CELL), 3 * MAX_CELL),
+    ('"' + 'x,""y""' * (MAX_CELL // 4) + '"', 5 * (MAX_CELL // 4)),  # (delimiters, quotes)
+    ('"' + "Z" * MAX_CELL + '"tail', MAX_CELL + 4),  # (quoted, then more: one cell)
+], ids=["unquoted", "quoted", "quoted-then-more"])
+def test_a_csv_cell_over_the_bound_is_cut_while_read(tmp_path: Path, cell: str, length: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell over `MAX_CELL` characters is never handed on whole by the csv module: its
+    reading ends at the bound, and its record goes to the quarantine naming row and field,
+    its length and start; the rows after it are read, every row counted. Before, the csv
+    module built the cell whole (a 50 MB cell: 0.5 GB more) and the normaliser quarantined
+    it after."""
+    lengths = _cells_read(monkeypatch)
+    header, rows = _rows()
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    at = header.index("org:resource")
+    fields = lines[5].split(",")
+    fields[at] = cell
+    lines[5] = ",".join(fields)  # (row 6 of the file)
+    source = tmp_path / "log.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
+    table, ragged = read_csv(source)
+    assert lengths and max(lengths) <= MAX_CELL
+    (line,) = ragged
+    assert (line.row, line.field) == (6, "org:resource")
+    assert line.reason == (f"value of {length:,} characters, longer than the {MAX_CELL:,} any "
+                           "real export's field holds (see docs/security.md): not imported")
+    assert line.text.endswith(f"… [cut: {length:,} characters in all]")
+    assert line.text.startswith(cell.lstrip('"')[:20]) and len(line.text) < 1_100
+    assert len(table.frame) == len(rows) - 1 and table.records_read == len(rows)
+    assert 6 not in table.rows.tolist() and 7 in table.rows.tolist()
+
+
+def test_a_quoted_cell_over_the_bound_over_lines_ends_the_import(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quoted cell over the bound that goes on past the line the csv module stopped in:
+    its lines after would be read as rows (they may be rows a stray quote joined): the
+    import ends naming its row and field. Before, the cell was read whole, and quarantined
+    after."""
+    lengths = _cells_read(monkeypatch)
+    header, rows = _rows()
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    at = header.index("org:resource")
+    fields = lines[5].split(",")
+    fields[at] = ('"' + "N" * (MAX_CELL + 10)
+                  + "".join(f"\nnote line {k}" for k in range(9)) + '"')
+    lines[5] = ",".join(fields)
+    source = tmp_path / "log.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
+    with pytest.raises(InputError) as caught:
+        read_csv(source)
+    assert (caught.value.row, caught.value.field) == (6, "org:resource")
+    assert "goes on over lines" in str(caught.value)
+    assert max(lengths) <= MAX_CELL

@@ -360,7 +360,7 @@ def read_raw(
 
         table, ragged = read_csv(path, encoding=encoding, strings="arrow")
         broken = pd.DataFrame(
-            {"file": path.name, "row": [r.row for r in ragged], "field": "(record)",
+            {"file": path.name, "row": [r.row for r in ragged], "field": [r.field for r in ragged],
              "value": [r.text for r in ragged],
              "reason": [r.reason for r in ragged]},
             columns=list(QUARANTINE_COLUMNS))

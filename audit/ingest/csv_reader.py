@@ -31,6 +31,7 @@ import pandas as pd
 from audit.canonical import sorted_distinct
 from audit.errors import InputError
 from audit.ingest.raw import RawTable
+from audit.ingest.sizes import MAX_CELL, SHOWN, cut, too_long_reason
 from audit.words import counted
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ class RaggedRow:
     expected: int
     text: str
     problem: str = ""
+    field: str = "(record)"
+    """The field the quarantine names: the record's own, or (a cell over `MAX_CELL`) the
+    cell's."""
 
     @property
     def reason(self) -> str:
@@ -252,8 +256,17 @@ def _refuse_single_byte_guess(data: bytes, text: str, guessed: str, *, file: Pat
         "for Cyrillic)", file=file)
 
 
+SNIFFED = 1 << 20
+"""The most characters of a file's start the delimiter is guessed from (`sniff_delimiter`):
+the first lines up to there. Before, the lines were taken whole however long: a CSV log
+with a 50 MB cell in its fifth row had all 50 MB sniffed (13 of the import's 16 s, and
+copies of the text), before the cell was quarantined as too long."""
+
+
 def _first_lines(text: str, count: int) -> list[str]:
-    """``text.splitlines()[:count]`` without splitting all of a large text."""
+    """``text.splitlines()[:count]`` without splitting all of a large text; of a text whose
+    first `count` lines take more than `SNIFFED` characters, the lines complete within its
+    first `SNIFFED` (the first line's start, where it alone is longer)."""
     size = 1 << 16
     while True:
         lines = text[:size].splitlines()
@@ -261,7 +274,9 @@ def _first_lines(text: str, count: int) -> list[str]:
         # the line before it), so more than `count` + 1 lines settle the first `count`.
         if size >= len(text) or len(lines) > count + 1:
             return lines[:count]
-        size *= 4
+        if size >= SNIFFED:
+            return lines[:-1][:count] if len(lines) > 1 else lines
+        size = min(size * 4, SNIFFED)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -356,8 +371,8 @@ def _field_limit(size: int) -> Iterator[None]:
     """The csv module's cell size limit (131,072 characters) raised to `size` while a file is
     read: one long cell (a pasted e-mail thread, a JSON payload) aborted the whole file
     ("field larger than field limit"). The file's size in bytes bounds every cell (a
-    character takes a byte at least) and the text is held whole already, so the limit
-    guards against nothing here; it is set back after (it is the process's)."""
+    character takes a byte at least); the records are read under `MAX_CELL` (`_read`), a
+    longer cell quarantined as it is read. Set back after (it is the process's)."""
     before = csv.field_size_limit()
     csv.field_size_limit(max(before, size))
     try:
@@ -407,13 +422,30 @@ def _read(
     # a line break in a quoted cell, and only such a record can have joined rows (the check
     # ran on every record with a quote: a fifth more time on a file of every cell quoted).
     lines_read = reader.line_num
+    # A cell longer than any real export's (`MAX_CELL`) ends the csv module's reading of it
+    # there, as it is read: before, it was read whole (a 50 MB cell took 0.5 GB more, the
+    # module building it four bytes a character) and quarantined after.
+    csv.field_size_limit(MAX_CELL)
     try:
-        for record in reader:
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if not str(exc).startswith("field larger than field limit"):
+                    raise
+                row += 1
+                last_start, start = start, stream.tell()
+                lines_read = reader.line_num
+                ragged.append(_over_long(text, last_start, start, sep, header, path, row))
+                continue
             row += 1
             last_start, start = start, stream.tell()
             if reader.line_num - lines_read > 1:
-                _refuse_joined_records(text, last_start, start, sep, header, records[-20:],
-                                       path, row)
+                with _field_limit(len(text) + 1):
+                    _refuse_joined_records(text, last_start, start, sep, header,
+                                           records[-20:], path, row)
             lines_read = reader.line_num
             # A blank line is no record, but spreadsheets show it as a row. A quote and
             # blanks ('""', or a lone '"' on the last line, which the csv module reads as
@@ -448,6 +480,61 @@ def _read(
     table = RawTable(frame=frame, rows=np.asarray(rows, dtype=np.int64), system="csv", file=path,
                      notes=notes, records_read=len(records) + len(ragged))
     return table, ragged
+
+
+def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], path: Path,
+               row: int) -> RaggedRow:
+    """The quarantine line of the record `text[begin:end]` (row `row`), whose reading the csv
+    module ended at a cell over `MAX_CELL` characters: naming the cell's field and length,
+    its value cut (`cut`), as the normaliser names a value over the bound. Found without a
+    copy of the record (a scan of the text as the csv module reads it: a quote opens a
+    quoted cell at a cell's start only, '""' in it is a quote).
+
+    InputError where the csv module's reading stopped inside a quoted cell that goes on
+    past the lines it read: the lines after would be read as records, though they are the
+    cell's (and a stray quote may have joined rows into it, which the check of joined
+    rows, `_refuse_joined_records`, could not see)."""
+    cell_end = re.compile(f"{re.escape(sep)}|\r\n?|\n")
+    column = 0
+    at = begin
+    found: tuple[int, int, int] | None = None  # (column, where its text starts, length)
+    while at < end:
+        opened = text.startswith('"', at)
+        first = at + opened
+        length = 0
+        if opened:
+            inner = _QUOTED_TEXT.match(text, first, end)
+            assert inner is not None  # (it matches the empty text)
+            length = inner.end() - first - text.count('""', first, inner.end())
+            at = inner.end()
+            if at >= end or not text.startswith('"', at):
+                raise InputError(
+                    f"a quoted cell of more than {MAX_CELL:,} characters, longer than any "
+                    "real export's field, goes on over lines: its lines would be read as "
+                    "rows (see docs/security.md)", file=path, row=row,
+                    field=header[column] if column < len(header) else None)
+            at += 1  # (the closing quote; what follows it up to a delimiter is the cell's)
+        stop = cell_end.search(text, at, end)
+        close = end if stop is None else stop.start()
+        length += close - at
+        if found is None and length > MAX_CELL:
+            found = (column, first, length)
+        if stop is None or stop.group() != sep:
+            break
+        at, column = close + 1, column + 1
+    if found is None:  # (not expected: the csv module found one)
+        raise InputError(f"a cell is longer than the {MAX_CELL:,} characters any real "
+                         "export's field holds (see docs/security.md)", file=path, row=row)
+    column, first, length = found
+    shown = text[first:first + SHOWN + 1]
+    return RaggedRow(row, column + 1, len(header), cut(shown) if len(shown) <= SHOWN
+                     else f"{shown[:SHOWN]}… [cut: {length:,} characters in all]",
+                     problem=too_long_reason(length),
+                     field=header[column] if column < len(header) else "(record)")
+
+
+_QUOTED_TEXT = re.compile(r'(?:[^"]++|"")*+')
+"""The text of a quoted cell after its opening quote, up to its closing one."""
 
 
 def _leading_blank_length(text: str) -> int:
@@ -641,9 +728,12 @@ def _utf8_body(data: bytes, encoding: str | None) -> tuple[int, str] | None:
 
 def _decode_prefix(body: memoryview) -> str | None:
     """The first lines of `body` (enough for the delimiter sniffer, see `_first_lines`), decoded;
-    None if they are not UTF-8."""
+    None if they are not UTF-8, or if they take more than `SNIFFED` bytes (the csv module
+    path sniffs a part of them, `_first_lines`: a file of such lines is no plain one)."""
     size = 1 << 16
     while True:
+        if size > SNIFFED:
+            return None
         chunk = bytes(body[:size])
         if size < len(body):
             cut = chunk.rfind(b"\n")
@@ -768,8 +858,16 @@ def _read_fast(
     # Each line is one record for the csv module iff no line that has a quote leaves a quoted
     # cell open: then parsing those lines alone gives one record per line (and the sentinel
     # line after them stays a record of its own).
-    parsed = list(csv.reader(io.StringIO("\n".join([*quoted_texts, "\x00"]), newline=""),
-                             delimiter=sep))
+    # (a cell over `MAX_CELL` is not read whole here either: the csv module path quarantines
+    # it, `_over_long`)
+    limit = csv.field_size_limit(MAX_CELL)
+    try:
+        parsed = list(csv.reader(io.StringIO("\n".join([*quoted_texts, "\x00"]),
+                                             newline=""), delimiter=sep))
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(limit)
     if len(parsed) != len(quoted) + 1 or parsed[-1] != ["\x00"]:
         return None
     header = parsed[0] if len(quoted) and quoted[0] == 0 else next(

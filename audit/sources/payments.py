@@ -261,7 +261,7 @@ def _start(path: Path, system: str, needed: tuple[str, ...], encoding: str | Non
     require_columns(list(table.frame.columns), needed, system=label, file=path)
     collector = Collector(system, path)
     for bad in ragged:
-        collector.quarantine(bad.row, "(record)", bad.text, bad.reason)
+        collector.quarantine(bad.row, bad.field, bad.text, bad.reason)
     return _Export(table.frame, np.asarray(table.rows, dtype=np.int64)), collector
 
 

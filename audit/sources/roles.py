@@ -53,7 +53,11 @@ def read_roles(path: Path, *, encoding: str | None = None,
     frame = table.frame
     require_columns(list(frame.columns), KEY_COLUMNS, system="role history", file=path)
     if ragged:
-        raise InputError(ragged[0].reason, file=path, row=ragged[0].row)
+        first_bad = ragged[0]
+        if first_bad.field != "(record)":  # (a cell over the bound: its reason as below)
+            raise InputError(first_bad.reason.removesuffix(": not imported"), file=path,
+                             row=first_bad.row, field=first_bad.field)
+        raise InputError(first_bad.reason, file=path, row=first_bad.row)
     for column in frame.columns:  # (a role history's faults end the run: no quarantine)
         over = lengths_over(frame[column])
         if over is not None:

@@ -319,7 +319,7 @@ def _read_rows(path: Path, encoding: str | None,
         pulled = servicenow_json.read_rows(path, KEY_COLUMNS, CONTENT)
         return pulled.table, pulled.quarantine, True
     table, ragged = read_csv(path, encoding=encoding, strings="arrow")
-    return table, [(bad.row, "(record)", bad.text, bad.reason) for bad in ragged], False
+    return table, [(bad.row, bad.field, bad.text, bad.reason) for bad in ragged], False
 
 
 _ZONE_NOTE = re.compile(r"(?P<file>.+?): (?P<said>sys_created_on read (?:as local time in "
