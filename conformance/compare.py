@@ -2127,9 +2127,13 @@ def write_comparison(result: Comparison, out: Path,
 
     out.mkdir(parents=True, exist_ok=True)
     written = {"compare.json": out / "compare.json", "compare.md": out / "compare.md"}
+    from audit.ingest.sizes import cut_all
+
+    # (a label longer than `REPORT_VALUE` cut, as compare.md and report.html cut it: before,
+    # written whole once per place it appears)
     written["compare.json"].write_text(
-        json.dumps(comparison_json(result, files, reading), indent=2, ensure_ascii=False)
-        + "\n",
+        json.dumps(cut_all(comparison_json(result, files, reading)), indent=2,
+                   ensure_ascii=False) + "\n",
         encoding="utf-8")
     written["compare.md"].write_text(comparison_markdown(result), encoding="utf-8")
     for path in write_graph(DrawnGraph("diff", "As-is against to-be", "", diff_dot(result)),

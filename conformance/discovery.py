@@ -849,9 +849,14 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         written[VARIANTS_NAME] = write_variants(discovery.variants, out / VARIANTS_NAME)
     summary_path = out / "discovery.json"
     from audit import __version__
+    from audit.ingest.sizes import cut_all
 
-    summary = {"tool": "refund-audit", "version": __version__, "log": source,
-               "policy": policy, "import": intake, **discovery_summary(discovery)}
+    # (a label longer than `REPORT_VALUE` cut, as report.html cuts it: before, a 28 MB
+    # Parquet log of 14 activity labels of 500,000 characters made a discovery.json of
+    # 178 MB, each label written once per variant and edge naming it)
+    summary = cut_all({"tool": "refund-audit", "version": __version__, "log": source,
+                       "policy": policy, "import": intake, **discovery_summary(discovery)},
+                      whole=("sequence",))
     summary_path.write_text(json.dumps(summary, indent=2,
                                        ensure_ascii=False) + "\n", encoding="utf-8")
     written["discovery.json"] = summary_path
@@ -888,7 +893,10 @@ def variant_fields(variants: Variants, rank: int, variant: Variant) -> dict[str,
     rank (1 the most frequent), its cases and their share of all cases (in percent, rounded to
     two decimals, or more where two would read 100 or 0: `share_percent`), its events per case,
     the median and 90th percentile of its cases' throughput times (seconds, to the millisecond,
-    and in words), its activities joined by " -> " and its example case."""
+    and in words), its activities joined by " -> " and its example case; a label or case id
+    longer than `REPORT_VALUE` cut (`cut`: before, variants.csv held each whole, once per
+    variant naming it: 119 MB of a 28 MB log)."""
+    from audit.ingest.sizes import REPORT_VALUE, cut
     from audit.words import duration
 
     median, p90 = _seconds(variant.median_seconds), _seconds(variant.p90_seconds)
@@ -897,7 +905,8 @@ def variant_fields(variants: Variants, rank: int, variant: Variant) -> dict[str,
             "events_per_case": len(variant.sequence),
             "median_throughput_seconds": median, "median_throughput": duration(median),
             "p90_throughput_seconds": p90, "p90_throughput": duration(p90),
-            "sequence": variant.text, "example_case": variant.example_case}
+            "sequence": SEQUENCE_JOIN.join(cut(label, REPORT_VALUE) for label in variant.sequence),
+            "example_case": cut(variant.example_case, REPORT_VALUE)}
 
 
 def share_percent(part: int, whole: int) -> float:

@@ -16,6 +16,7 @@ quarantine line of 50 MB.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,10 @@ SHOWN = 1_000
 """Characters of an over-long value the quarantine shows (`cut`)."""
 
 REPORT_VALUE = 10_000
-"""The longest text report.html and compare.md write whole: a longer one (a hostile
-export's value of up to `MAX_CELL`, which the import takes) is cut to its start with the
-marker of `cut`; findings.json and findings.csv keep it whole. Before, each such value was
+"""The longest text report.html and compare.md write whole, and discovery.json, variants.csv
+and compare.json: a longer one (a hostile export's value of up to `MAX_CELL`, which the
+import takes) is cut to its start with the marker of `cut`; findings.json and findings.csv
+keep it whole. Before, each such value was
 written whole, once per place it is shown (a 170 MB input made a report of 234 MB)."""
 
 QUARANTINE_CELL = 32_767
@@ -71,6 +73,21 @@ def cut(text: str, keep: int = SHOWN) -> str:
     if len(text) <= keep:
         return text
     return f"{text[:keep]}… [cut: {len(text):,} characters in all]"
+
+
+def cut_all(value: object, keep: int = REPORT_VALUE, *, whole: tuple[str, ...] = ()) -> Any:
+    """`value` (a document for JSON: mappings, lists, texts, numbers) with each text longer
+    than `keep` characters cut (`cut`), mapping keys too; the texts under a key named in
+    `whole` are left as they are (a variant's sequence, joined of labels cut each)."""
+    if type(value) is str:
+        return cut(value, keep)
+    if isinstance(value, dict):
+        return {cut(key, keep) if type(key) is str else key:
+                item if key in whole else cut_all(item, keep, whole=whole)
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [cut_all(item, keep, whole=whole) for item in value]
+    return value
 
 
 def size(value: object) -> int:
