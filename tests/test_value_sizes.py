@@ -665,9 +665,10 @@ def _cells_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.mark.parametrize(("cell", "length"), [
     ("R" * (3 * MAX_CELL), 3 * MAX_CELL),
+    ("S" * (MAX_CELL + 2), MAX_CELL + 2),  # (a row the columnar reader reads: handed over)
     ('"' + 'x,""y""' * (MAX_CELL // 4) + '"', 5 * (MAX_CELL // 4)),  # (delimiters, quotes)
     ('"' + "Z" * MAX_CELL + '"tail', MAX_CELL + 4),  # (quoted, then more: one cell)
-], ids=["unquoted", "quoted", "quoted-then-more"])
+], ids=["unquoted", "just-over", "quoted", "quoted-then-more"])
 def test_a_csv_cell_over_the_bound_is_cut_while_read(tmp_path: Path, cell: str, length: int,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A cell over `MAX_CELL` characters is never handed on whole by the csv module: its

@@ -898,6 +898,8 @@ def _read_fast(
         data_lines = lines[0]
     if table.num_rows != len(data_lines) or table.num_rows == 0:
         return None
+    if any(_longest(table.column(i)) > MAX_CELL for i in range(width)):
+        return None  # (the csv module path quarantines a cell over the bound as it reads it)
     if len(quoted):
         # The lines with quotes must read as the csv module reads them.
         records = quoted >= 1
@@ -915,6 +917,14 @@ def _read_fast(
     return RawTable(frame=frame, rows=(data_lines + 1 + shift).astype(np.int64), system="csv",
                     file=path, notes=notes, records_read=len(frame),
                     arrow_text=strings == "arrow")
+
+
+def _longest(column: pa.ChunkedArray) -> int:
+    """The most bytes a cell of `column` holds (a character takes one at least)."""
+    import pyarrow.compute as pc
+
+    most = pc.max(pc.binary_length(column)).as_py()
+    return 0 if most is None else int(most)
 
 
 def _frame(table: pa.Table, names: list[str], strings: Strings) -> pd.DataFrame:
