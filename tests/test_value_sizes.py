@@ -767,3 +767,29 @@ def test_discover_writes_long_labels_cut(tmp_path: Path) -> None:
         for part in row["sequence"].split(" -> "):
             assert len(part) <= REPORT_VALUE + 50 and part.endswith(" characters in all]")
         assert len(row["example_case"]) <= REPORT_VALUE + 50
+
+
+def test_a_cell_over_the_bound_after_a_stray_pair_of_quotes_ends_the_import(
+        tmp_path: Path) -> None:
+    """A stray pair of quotes joining rows, and a cell over the bound after it in the same
+    record: the csv module's reading stops at the cell, before the check of joined rows
+    reads the record. The import ends naming the row and the cell's field. With the bound
+    alone (45b629a), the record went to the quarantine as one line: the rows it joined were
+    hidden, every count adding up (before the bound, the check of joined rows refused it,
+    after reading the cell whole)."""
+    header, rows = _rows()
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    resource = header.index("org:resource")
+    fields = lines[5].split(",")
+    fields[resource] = '"' + fields[resource]  # (a quote opened in row 6 ...)
+    lines[5] = ",".join(fields)
+    fields = lines[12].split(",")
+    fields[resource] += '"'  # (... closed in row 13: the rows between one cell)
+    fields[-1] = "W" * (MAX_CELL + 10)  # (and a cell over the bound after it)
+    lines[12] = ",".join(fields)
+    source = tmp_path / "log.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
+    with pytest.raises(InputError) as caught:
+        read_csv(source)
+    assert (caught.value.row, caught.value.field) == (6, header[-1])
+    assert "a record over 8 lines holds a cell of 1,000,010 characters" in str(caught.value)

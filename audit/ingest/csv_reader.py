@@ -437,8 +437,10 @@ def _read(
                     raise
                 row += 1
                 last_start, start = start, stream.tell()
+                lines = reader.line_num - lines_read
                 lines_read = reader.line_num
-                ragged.append(_over_long(text, last_start, start, sep, header, path, row))
+                ragged.append(_over_long(text, last_start, start, sep, header, path, row,
+                                         lines))
                 continue
             row += 1
             last_start, start = start, stream.tell()
@@ -483,7 +485,7 @@ def _read(
 
 
 def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], path: Path,
-               row: int) -> RaggedRow:
+               row: int, lines: int = 1) -> RaggedRow:
     """The quarantine line of the record `text[begin:end]` (row `row`), whose reading the csv
     module ended at a cell over `MAX_CELL` characters: naming the cell's field and length,
     its value cut (`cut`), as the normaliser names a value over the bound. Found without a
@@ -493,7 +495,9 @@ def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], pat
     InputError where the csv module's reading stopped inside a quoted cell that goes on
     past the lines it read: the lines after would be read as records, though they are the
     cell's (and a stray quote may have joined rows into it, which the check of joined
-    rows, `_refuse_joined_records`, could not see)."""
+    rows, `_refuse_joined_records`, could not see); and where the record read takes more
+    than one line (`lines`): a stray pair of quotes before the cell may have joined rows
+    into it, which that check, reading the record's lines, would have to copy."""
     cell_end = re.compile(f"{re.escape(sep)}|\r\n?|\n")
     column = 0
     at = begin
@@ -526,6 +530,13 @@ def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], pat
         raise InputError(f"a cell is longer than the {MAX_CELL:,} characters any real "
                          "export's field holds (see docs/security.md)", file=path, row=row)
     column, first, length = found
+    if lines > 1:
+        raise InputError(
+            f"a record over {lines:,} lines holds a cell of {length:,} characters, longer "
+            f"than the {MAX_CELL:,} any real export's field holds: its lines are not read, "
+            "as rows a stray quote joined into the record could not be told (see "
+            "docs/security.md)", file=path, row=row,
+            field=header[column] if column < len(header) else None)
     shown = text[first:first + SHOWN + 1]
     return RaggedRow(row, column + 1, len(header), cut(shown) if len(shown) <= SHOWN
                      else f"{shown[:SHOWN]}… [cut: {length:,} characters in all]",
