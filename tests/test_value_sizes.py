@@ -793,3 +793,17 @@ def test_a_cell_over_the_bound_after_a_stray_pair_of_quotes_ends_the_import(
         read_csv(source)
     assert (caught.value.row, caught.value.field) == (6, header[-1])
     assert "a record over 8 lines holds a cell of 1,000,010 characters" in str(caught.value)
+
+
+def test_a_quoted_cell_over_the_bound_the_file_ends_in_ends_the_import(tmp_path: Path) -> None:
+    """The last row opens a quote the file ends in, its cell over the bound: the import ends
+    naming row and field, and says so (its reading stopped at the bound)."""
+    header, rows = _rows()
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    source = tmp_path / "log.csv"
+    source.write_text("\n".join(lines) + '\nC1,"' + "Q" * (MAX_CELL + 5), encoding="utf-8",
+                      newline="")
+    with pytest.raises(InputError) as caught:
+        read_csv(source)
+    assert (caught.value.row, caught.value.field) == (len(rows) + 2, header[1])
+    assert "is never closed (the file ends inside it)" in str(caught.value)

@@ -512,11 +512,12 @@ def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], pat
             length = inner.end() - first - text.count('""', first, inner.end())
             at = inner.end()
             if at >= end or not text.startswith('"', at):
+                goes_on = ("is never closed (the file ends inside it)" if at >= len(text)
+                           else "goes on over lines: its lines would be read as rows")
                 raise InputError(
                     f"a quoted cell of more than {MAX_CELL:,} characters, longer than any "
-                    "real export's field, goes on over lines: its lines would be read as "
-                    "rows (see docs/security.md)", file=path, row=row,
-                    field=header[column] if column < len(header) else None)
+                    f"real export's field, {goes_on} (see docs/security.md)", file=path,
+                    row=row, field=header[column] if column < len(header) else None)
             at += 1  # (the closing quote; what follows it up to a delimiter is the cell's)
         stop = cell_end.search(text, at, end)
         close = end if stop is None else stop.start()
