@@ -1276,6 +1276,32 @@ class RunDiff:
                        "old_version": was, "new_version": now, "findings": counts[code]}
                 for code, (was, now) in sorted(self.versions.items())}
 
+    def run_id_change(self) -> dict[str, Any]:
+        """diff.json's `summary.run_id_change`: each run's run id as recorded (`old`,
+        `new`: null where its findings.json was written before run ids) and whether it is
+        the one its manifest gives (`old_status`, `new_status`: `audit.runid.run_id_status`),
+        the parts of the run id that differ between the runs, in the order of
+        `audit.runid.RUN_ID_PARTS` (`differs`), their kinds (`kinds`: data, configuration,
+        clock, tool), what each run holds of each (`parts`: `audit.runid.identity_changes`)
+        and the parts that are the same (`same`). No part differs where both manifests give
+        the same run id: what a finding new or resolved comes from is then neither the
+        inputs, nor the policy, SOPs, options, clock, nor the tool."""
+        return self._run_id_change
+
+    @cached_property
+    def _run_id_change(self) -> dict[str, Any]:
+        from audit.runid import RUN_ID_PARTS, identity_changes, run_id_status
+
+        old, new = self.old.manifest, self.new.manifest
+        parts = identity_changes(old, new)
+        return {"old": old.get("run_id"), "new": new.get("run_id"),
+                "old_status": run_id_status(old), "new_status": run_id_status(new),
+                "differs": list(parts),
+                "kinds": [kind for kind in ("data", "configuration", "clock", "tool")
+                          if any(RUN_ID_PARTS[part][1] == kind for part in parts)],
+                "same": [part for part in RUN_ID_PARTS if part not in parts],
+                "parts": parts}
+
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(CLASSES, 0)
         for row in self.rows:
@@ -1478,6 +1504,7 @@ class RunDiff:
                 "money_bridge_definition": BRIDGE_DEFINITION,
                 "rule_changes": self.rule_changes(),
                 "event_order_change": self.event_order_change(),
+                "run_id_change": self.run_id_change(),
             },
         }
 
@@ -1588,6 +1615,7 @@ def diff_runs(old: AuditRun, new: AuditRun) -> RunDiff:
         rows = [replace(row, reason=row.reason + told) if row.rule_change_class else row
                 for row in rows]
     diff = RunDiff(old, new, rows, _warnings(old, new), versions, order)
+    diff.warnings.extend(run_id_warnings(diff))
     diff.warnings.extend(_rule_change_warnings(diff))
     if order is not None:
         change = diff.event_order_change() or {}
@@ -2116,6 +2144,7 @@ def summary_lines(diff: RunDiff) -> list[str]:
              f"NEW {new.path}: clock {new.as_of.isoformat()}, "
              f"{counted(len(new.findings), 'finding')}, "
              f"{counted(len(new.judged), 'case')} judged",
+             *run_id_lines(diff),
              "findings: " + ", ".join(
                  f"{CLASS_WORDS[c]} {counts[c]}" + (
                      " (of which " + ", ".join(part for part in (
@@ -2177,6 +2206,112 @@ def summary_lines(diff: RunDiff) -> list[str]:
     # currencies, waivers, warnings' file names) on its line: a line break shown, never a
     # line of its own.
     return [shown_on_one_line(line) for line in lines]
+
+
+def _short(digest: Any) -> str:
+    return str(digest)[:12] if digest else "none"
+
+
+def _part_lines(part: str, change: dict[str, Any]) -> list[str]:
+    """What each run holds of a part of the run id that differs (`run_id_change`'s
+    `parts`), in words, on one line per thing: an input by its file name and sha256 (the
+    first 12 hex digits: diff.json holds them whole), a rule by its code."""
+    from audit.runid import RUN_ID_PARTS
+
+    words = RUN_ID_PARTS[part][0]
+    if part == "inputs":
+        lines = [f"{words}: {Path(c['new_file']).name} sha256 {_short(c['old_sha256'])} in "
+                 f"OLD, {_short(c['new_sha256'])} in NEW" + (
+                     f" (OLD's file {Path(c['old_file']).name})"
+                     if Path(c["old_file"]).name != Path(c["new_file"]).name else "")
+                 for c in change["changed"]]
+        lines += [f"{words}: {Path(c['new_file']).name} (sha256 {_short(c['sha256'])}, the "
+                  "same in both): its own quarantine (LOG.quarantine.csv) counted sha256 "
+                  f"{_short(c['old_quarantine_sha256'])} in OLD, "
+                  f"{_short(c['new_quarantine_sha256'])} in NEW"
+                  for c in change["quarantine_changed"]]
+        lines += [f"{words}: in {which} only: {Path(c['file']).name} sha256 {_short(c['sha256'])}"
+                  for key, which in (("only_in_old", "OLD"), ("only_in_new", "NEW"))
+                  for c in change[key]]
+        return lines
+    if part in ("policy", "mapping"):
+        def named(entry: dict[str, Any] | None) -> str:
+            if entry is None:
+                return "none"
+            return (f"{Path(str(entry['file'])).name} " if entry.get("file") else "") + (
+                f"sha256 {_short(entry.get('sha256'))}")
+        return [f"{words}: {named(change['old'])} in OLD, {named(change['new'])} in NEW"]
+    if part == "sop":
+        def sop(entry: dict[str, Any] | None) -> str:
+            if entry is None:
+                return "none"
+            return (f"{Path(str(entry.get('file'))).name}"
+                    + (f"#{entry['process']}" if entry.get("process") else "")
+                    + f" sha256 {_short(entry.get('sha256'))}")
+        return [f"{words}: {channel}: {sop(c['old'])} in OLD, {sop(c['new'])} in NEW"
+                for channel, c in change.items()]
+    if part in ("rule_versions", "import_options"):
+        if set(change) == {"old", "new"} and not all(isinstance(v, dict)
+                                                     for v in change.values()):
+            return [f"{words}: {change['old']} in OLD, {change['new']} in NEW"]
+        none = "not run" if part == "rule_versions" else "not set"
+        return [f"{words}: " + ", ".join(
+            f"{key} {none if c['old'] is None else c['old']} -> "
+            f"{none if c['new'] is None else c['new']}" for key, c in change.items())]
+    if part == "code":
+        return [f"{words}: {_short(change['old'])} in OLD, {_short(change['new'])} in NEW "
+                "(another build of the tool's code)"]
+    return [f"{words}: {change['old']} in OLD, {change['new']} in NEW"]
+
+
+def run_id_lines(diff: RunDiff) -> list[str]:
+    """The console's lines of the runs' run ids (`RunDiff.run_id_change`): both ids, the
+    parts of the run id that differ between the runs and those the same, what each run
+    holds of each that differs, and whether the tool or what it read differs, or both."""
+    from audit.runid import RUN_ID_PARTS
+
+    change = diff.run_id_change()
+    parts = change["parts"]
+
+    def words(names: list[str]) -> str:
+        told = [RUN_ID_PARTS[name][0] for name in names]
+        return (", ".join(told[:-1]) + " and " + told[-1]) if len(told) > 1 else "".join(told)
+
+    head = (f"run ids: OLD {change['old'] or 'none recorded'}, "
+            f"NEW {change['new'] or 'none recorded'}")
+    if not parts:
+        return [head + ": every part of the run id is the same in both (the same inputs, "
+                "policy, SOPs, mapping, options, clock, rule logic versions and code)"]
+    lines = [head + f": they differ in the {words(change['differs'])}; the same: "
+             f"{words(change['same']) or 'nothing'}"]
+    for part, held in parts.items():
+        lines += [f"  {line}" for line in _part_lines(part, held)]
+    tool = [p for p in change["differs"] if RUN_ID_PARTS[p][1] == "tool"]
+    read = [p for p in change["differs"] if RUN_ID_PARTS[p][1] != "tool"]
+    if not tool:
+        lines.append("  the tool is the same in both (code digest, version, rule logic "
+                     "versions, event order): what differs between the runs comes from "
+                     f"the {words(read)}, not from the tool")
+    elif not read:
+        lines.append("  the inputs, policy, SOPs, mapping, options and clock are the same in "
+                     f"both: what differs between the runs comes from the tool ({words(tool)})")
+    else:
+        lines.append(f"  both the tool ({words(tool)}) and what it judged ({words(read)}) "
+                     "differ: a finding new, resolved or changed may come from either")
+    return lines
+
+
+def run_id_warnings(diff: RunDiff) -> list[str]:
+    """A warning per run whose recorded run id is not the one its manifest gives (its
+    manifest edited since its check: `audit.runid.run_id_status`)."""
+    from audit.runid import run_id
+
+    change = diff.run_id_change()
+    return [f"{run.which}'s run id {change[key]} is not the one its manifest gives "
+            f"({run_id(run.manifest)}): its findings.json was edited since its check; the "
+            "parts told are its manifest's as it now reads"
+            for run, key in ((diff.old, "old"), (diff.new, "new"))
+            if change[f"{key}_status"] == "differs"]
 
 
 FAILING_SHOWN = 20

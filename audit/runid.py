@@ -261,6 +261,139 @@ def run_id(manifest: dict[str, Any], version: int = RUN_ID_VERSION) -> str:
     return hashlib.sha256(canonical_json(run_identity(manifest, version))).hexdigest()
 
 
+RUN_ID_PARTS: dict[str, tuple[str, str]] = {
+    "inputs": ("inputs", "data"),
+    "policy": ("policy", "configuration"),
+    "sop": ("SOPs", "configuration"),
+    "mapping": ("mapping", "configuration"),
+    "import_options": ("import options", "configuration"),
+    "as_of": ("audit clock", "clock"),
+    "rule_versions": ("rule logic versions", "tool"),
+    "event_order": ("event order", "tool"),
+    "code": ("code digest", "tool"),
+    "version": ("tool version", "tool"),
+    "format_version": ("findings.json format", "tool"),
+    "tool": ("tool", "tool"),
+    "run_id_version": ("run id version", "tool"),
+}
+"""Each field of `run_identity` (version 2), in the order `identity_changes` and `diff`
+tell them: its name in words and its kind, `data` (what the tool read), `configuration`
+(how it was told to judge it), `clock` (when it judged it as of) or `tool` (the code that
+judged: its digest, version, rule logic versions, event order and formats), so that a
+reader of two runs' difference can tell a change of the data from one of the tool."""
+
+
+def _file_entry(entry: Any, *keys: str) -> dict[str, Any] | None:
+    return {k: entry.get(k) for k in keys} if isinstance(entry, dict) else None
+
+
+def _input_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """How two manifests' inputs differ, as the run id reads them (each input's sha256 and
+    its counted earlier quarantine's: `run_identity`): the inputs of the same bytes are
+    paired first (whatever their names: a renamed input is the same input to the run id),
+    preferring one of the same file name; of the rest, those of the same bytes and another
+    counted quarantine (`quarantine_changed`), then those of the same file name and other
+    bytes (`changed`), then those in one run only (`only_in_old`, `only_in_new`)."""
+    def entries(manifest: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+        return [(str(i.get("file")), _sha256(i), _counted_quarantine(i))
+                for i in manifest.get("inputs") or [] if isinstance(i, dict)]
+
+    def name(file: str) -> str:
+        return Path(file).name
+
+    olds, news = entries(old), entries(new)
+    out: dict[str, list[Any]] = {"changed": [], "quarantine_changed": [], "only_in_old": [],
+                                 "only_in_new": []}
+
+    def pair(same: Any, prefer: Any = None) -> list[tuple[tuple[str, Any, Any],
+                                                          tuple[str, Any, Any]]]:
+        paired = []
+        for was in list(olds):
+            twins = [now for now in news if same(was, now)]
+            if prefer is not None:
+                twins.sort(key=lambda now: not prefer(was, now))
+            if twins:
+                olds.remove(was)
+                news.remove(twins[0])
+                paired.append((was, twins[0]))
+        return paired
+
+    pair(lambda a, b: a[1:] == b[1:], lambda a, b: name(a[0]) == name(b[0]))
+    for was, now in pair(lambda a, b: a[1] == b[1], lambda a, b: name(a[0]) == name(b[0])):
+        out["quarantine_changed"].append({"old_file": was[0], "new_file": now[0],
+                                          "sha256": was[1], "old_quarantine_sha256": was[2],
+                                          "new_quarantine_sha256": now[2]})
+    for was, now in pair(lambda a, b: name(a[0]) == name(b[0])):
+        out["changed"].append({"old_file": was[0], "new_file": now[0],
+                               "old_sha256": was[1], "new_sha256": now[1]})
+    out["only_in_old"] = [{"file": file, "sha256": sha} for file, sha, _ in olds]
+    out["only_in_new"] = [{"file": file, "sha256": sha} for file, sha, _ in news]
+    return out
+
+
+def _keyed_changes(was: Any, now: Any) -> dict[str, Any]:
+    """Per key of two mappings, its values where they differ ({"old", "new"}; null where a
+    side has no such key), or, where either is no mapping, both whole."""
+    if not isinstance(was, dict) or not isinstance(now, dict):
+        return {"old": was, "new": now}
+    return {key: {"old": was.get(key), "new": now.get(key)}
+            for key in sorted(was.keys() | now.keys(), key=str)
+            if was.get(key) != now.get(key)}
+
+
+def identity_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Where the run ids of two manifests (findings.json's, OLD's and NEW's) differ: per part
+    of `run_identity` (`RUN_ID_PARTS`, in its order) whose value differs between them, what
+    each run holds. Empty where every part agrees (the same run id, recomputed). `inputs`:
+    `_input_changes`; `sop`: per channel, each run's `file`, `process` and `sha256` (null
+    where it has none); `rule_versions` and `import_options`: per rule or option, each run's
+    (null: not run, not set); `policy` and `mapping`: each run's `file` and `sha256`;
+    `code`: each run's code digest; any other part: each run's value. A part a manifest
+    does not record (written before it: the code digest before run ids) is null there."""
+    was, now = run_identity(old), run_identity(new)
+    out: dict[str, Any] = {}
+    for part in RUN_ID_PARTS:
+        if was.get(part) == now.get(part):
+            continue
+        if part == "inputs":
+            out[part] = _input_changes(old, new)
+        elif part in ("policy", "mapping"):
+            out[part] = {"old": _file_entry(old.get(part), "file", "sha256"),
+                         "new": _file_entry(new.get(part), "file", "sha256")}
+        elif part == "sop":
+            sops = [{str(s.get("channel")): _file_entry(s, "file", "process", "sha256")
+                     for s in manifest.get("sop") or [] if isinstance(s, dict)}
+                    for manifest in (old, new)]
+            out[part] = {channel: {"old": sops[0].get(channel), "new": sops[1].get(channel)}
+                         for channel in sorted(sops[0].keys() | sops[1].keys())
+                         if _sha_process(sops[0].get(channel))
+                         != _sha_process(sops[1].get(channel))}
+        elif part in ("rule_versions", "import_options"):
+            out[part] = _keyed_changes(old.get(part), new.get(part))
+        else:
+            out[part] = {"old": was.get(part), "new": now.get(part)}
+    return out
+
+
+def _sha_process(entry: dict[str, Any] | None) -> tuple[Any, Any] | None:
+    return None if entry is None else (entry.get("sha256"), entry.get("process"))
+
+
+def run_id_status(manifest: dict[str, Any]) -> str:
+    """Whether the run id `manifest` records is the one computed from it: `matches`;
+    `matches_version_1` (a findings.json of run id version 1, before the code digest,
+    computed as that version did); `none` (a findings.json written before run ids records
+    none); `differs` (the manifest was edited since its check, or its id written so)."""
+    recorded = manifest.get("run_id")
+    if recorded is None:
+        return "none"
+    if recorded == run_id(manifest):
+        return "matches"
+    if "code" not in manifest and recorded == run_id(manifest, 1):
+        return "matches_version_1"
+    return "differs"
+
+
 NOT_A_SEAL = ("(a consistency check of the manifest, not a seal: anyone editing it can "
               "recompute the id, and the id covers neither the findings nor the summary; "
               "SHA256SUMS holds the sha256 of each file written)")
