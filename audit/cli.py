@@ -1337,6 +1337,19 @@ def clock_line(run: Any) -> str:
     return f"clock: {run.result.as_of.isoformat()} ({source})"
 
 
+def run_id_line(run: Any) -> str:
+    """The console's line naming the run by its run id (`audit.runid`: report.html's header,
+    findings.xlsx's Summary and findings.json's manifest give it), with how to check it
+    where the run writes findings.json, else that nothing it wrote can."""
+    from audit.store import findings_json_written
+
+    told = ("`refund-audit verify` on the folder checks it and each file's sha256"
+            if findings_json_written(run.memo.get("formats")) else
+            "no findings.json written (--format): nothing this run wrote lets it be "
+            "recomputed")
+    return f"run id: {run.manifest()['run_id']} ({told})"
+
+
 def _audited_text(run: Any, summary: dict[str, Any]) -> tuple[str, str]:
     """The cases and events the rules judged, as the console's first line tells them, and
     the end of its read counts, the counts with thousands separators. Where the audit's
@@ -1395,6 +1408,7 @@ def _check_summary(run: Any) -> list[str]:
            else "")
         + made_events + unread_text(summary.get("fields_unread", 0), spec=",") + ")",
         clock_line(run),
+        run_id_line(run),
         # (counts grouped as the money and the audited line beside them: before, "findings:
         # 6488 in 5182 cases (... high 2786 ...)" beside "audited 20,000 cases")
         f"findings: {summary['findings']:,} in "
@@ -2069,6 +2083,44 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
     # (after the files are written, as check's: the job that fails still has its diff)
     if result.failing(fail_on):
         end_process(ExitCode.FINDINGS)
+
+
+@main.command()
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--run-id", "expected", metavar="HEX",
+              help="The run id recorded apart from the folder when it was filed (its "
+              "report.html's header, findings.xlsx's Summary): the folder's must be it.")
+@click.pass_obj
+@reports_input_errors
+def verify(settings: Settings, folder: Path, expected: str | None) -> None:
+    """Verify a check's output folder as filed: each file SHA256SUMS lists against its
+    sha256, and findings.json's run id recomputed from its manifest.
+
+    Exit code 0 where every file listed holds its sha256 and the run id is the one the
+    manifest gives (and the one --run-id gives); 1 where one differs (each named: a file
+    changed or missing, findings.json not listed, its run id not its manifest's or none
+    recorded, another run id than --run-id's); 2 where the folder, its SHA256SUMS or its
+    findings.json cannot be read as a check's. Files not listed are named, not verified.
+    Neither SHA256SUMS nor the run id is a seal (whoever edits a file can rewrite both):
+    the sha256 of SHA256SUMS, printed, or the run id shows the folder as filed against a
+    copy recorded apart from it.
+
+    \b
+    Example:
+      refund-audit verify out/2026-q3 --run-id 4b1fa596...
+    """
+    from audit.verify import verify_folder
+
+    found = verify_folder(folder, expected)
+    for line in found.lines:
+        settings.say(f"{folder}: {line}")
+    for line in found.differs:
+        click.echo(shown_on_one_line(f"differs: {folder}: {line}"))
+    if found.differs:
+        click.echo(f"{folder}: NOT verified: {counted(len(found.differs), 'difference')}")
+        end_process(ExitCode.FINDINGS)
+    settings.say(f"{folder}: verified: every file listed holds its sha256, and the run id "
+                 "is its manifest's")
 
 
 def _refuse_a_run_folder(out: Path) -> None:

@@ -32,7 +32,14 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
     quarantine.csv and correlation.csv, graphs of other SOPs) are removed and named, as
     `check` removes them: they would read as the demo's. The staging folders of runs that
     ended while writing are removed and named, as `check` does."""
-    from audit.cli import clear_stale_staging, clock_line, others_in, staging_told, write_staged
+    from audit.cli import (
+        clear_stale_staging,
+        clock_line,
+        others_in,
+        run_id_line,
+        staging_told,
+        write_staged,
+    )
 
     log = out / "canonical.parquet"
     refuse_twin(log)  # (before the audit: the staging folder holds no twin to refuse)
@@ -63,6 +70,7 @@ def run_demo(out: Path) -> tuple[list[str], list[str]]:
         *(f"  {line}" for line in run.imported.summary_lines()),
         # (the clock that judged the sample, as check names it: the bundled policy's as_of)
         f"  {clock_line(run)}",
+        f"  {run_id_line(run)}",
         f"  findings: {summary['findings']:,} in "
         f"{counted(summary['cases_with_findings'], 'case', spec=',')}; "
         f"money at risk: {money}",

@@ -12,7 +12,8 @@ class ExitCode(IntEnum):
     OK = 0
     """Nothing at or above `--fail-on` (or the command did its job)."""
     FINDINGS = 1
-    """Findings at or above `--fail-on`."""
+    """Findings at or above `--fail-on` (`diff`: worse in NEW; `verify`: a file or the run
+    id differs from what the run wrote)."""
     INPUT_ERROR = 2
     """Usage or input error, a rule that crashed, a Dask cluster that failed mid-run (its
     error line names --scheduler or --engine), or any other crash (its traceback on

@@ -1,0 +1,143 @@
+"""`refund-audit verify DIR`: whether a check's output folder, as filed, still holds what its
+run wrote: each file SHA256SUMS lists has the sha256 it lists, and findings.json's run id is
+the one its manifest gives (`audit.runid.run_id_status`).
+
+What it can show, and what not: SHA256SUMS and findings.json are written by the run, and
+someone who edits a file can rewrite SHA256SUMS and the run id too (neither is a seal). A
+folder verifies as filed where the sha256 of its SHA256SUMS, which `verify` prints, or its
+run id (`--run-id`) is the one recorded apart from it when it was filed (in the filing's
+minutes, a ticket, a signed mail).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from audit.digest import CHECKSUMS_FILE, sha256_of
+from audit.errors import InputError
+
+SUM_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
+"""A line of SHA256SUMS as `sha256sum` writes it and `write_checksums` does: the sha256 in
+lower-case hex, a space, a space (text mode) or `*` (binary mode), the file's name."""
+
+
+@dataclass
+class Verified:
+    """What `verify_folder` found: `lines` to print, `differs` (each difference in words:
+    exit code 1 where any)."""
+
+    lines: list[str] = field(default_factory=list)
+    differs: list[str] = field(default_factory=list)
+
+
+def read_sums(folder: Path) -> tuple[list[tuple[str, str]], str]:
+    """The (name, sha256) of each line of `folder`'s SHA256SUMS, and the sha256 of the file
+    itself. An InputError (exit code 2) where it is missing or unreadable, or a line is not
+    a sha256 and a name of a file in the folder (a path, `..`: never one the tool writes,
+    and not read outside the folder), naming its line."""
+    path = folder / CHECKSUMS_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"no {CHECKSUMS_FILE}: not a folder a check wrote (check writes it "
+                         "beside its reports), or it was removed; nothing to verify the "
+                         "files against", file=folder) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
+    sums: list[tuple[str, str]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")  # (a copy of the folder with CRLF line ends)
+        if not line:
+            continue
+        match = SUM_LINE.fullmatch(line)
+        if match is None:
+            raise InputError("not a line of sha256sum's (64 lower-case hex digits, two "
+                             "spaces, a file name)", file=path, line=number)
+        name = match.group(2)
+        if "/" in name or "\\" in name or name in (".", "..") or name == CHECKSUMS_FILE:
+            raise InputError(f"names {name!r}, not a file of the folder (check lists its "
+                             "files by name alone)", file=path, line=number)
+        sums.append((name, match.group(1)))
+    if not sums:
+        raise InputError("lists no file", file=path)
+    return sums, hashlib.sha256(data).hexdigest()
+
+
+def verify_folder(folder: Path, expected_run_id: str | None = None) -> Verified:
+    """Verify `folder`, a check's output folder (`audit.verify`): each file of SHA256SUMS
+    against its sha256 (missing, or other bytes: a difference), findings.json listed there
+    and its run id recomputed from its manifest (`run_id_status`: not matching, or none
+    recorded, a difference), and, where given, the run id against `expected_run_id`.
+    InputError (exit code 2) where SHA256SUMS or findings.json cannot be read as a
+    check's."""
+    from audit.runid import NOT_A_SEAL, _manifest, run_id, run_id_status
+
+    if not folder.is_dir():
+        raise InputError("not a folder (give the folder a check wrote its reports into)",
+                         file=folder)
+    sums, sums_sha256 = read_sums(folder)
+    out = Verified()
+    listed = {name for name, _ in sums}
+    for name, digest in sums:
+        path = folder / name
+        try:
+            now = sha256_of(path)
+        except FileNotFoundError:
+            out.differs.append(f"{name}: listed in {CHECKSUMS_FILE}, not in the folder")
+            continue
+        except IsADirectoryError:
+            out.differs.append(f"{name}: listed in {CHECKSUMS_FILE}, a folder here")
+            continue
+        except OSError as exc:
+            raise InputError(f"cannot be read: {exc.strerror or exc}", file=path) from None
+        if now != digest:
+            out.differs.append(f"{name}: sha256 {now}, not the {digest} {CHECKSUMS_FILE} "
+                               "lists: changed since the run wrote it")
+    held = len(sums) - len(out.differs)
+    out.lines.append(f"{CHECKSUMS_FILE}: {held} of {len(sums)} files listed hold the sha256 "
+                     f"it lists; its own sha256 {sums_sha256} (record it apart from the "
+                     "folder when filing it: a file edited and SHA256SUMS rewritten to "
+                     "match give another)")
+    unlisted = sorted(p.name for p in folder.iterdir()
+                      if p.name not in listed and p.name != CHECKSUMS_FILE)
+    if unlisted:
+        out.lines.append(f"not listed in {CHECKSUMS_FILE} (not the run's, or added since; "
+                         f"not verified): {', '.join(unlisted)}")
+    findings = folder / "findings.json"
+    if not findings.is_file():
+        raise InputError("no findings.json: its run id cannot be recomputed (a check with "
+                         "json in --format writes it)", file=folder)
+    if "findings.json" not in listed:
+        out.differs.append(f"findings.json: not listed in {CHECKSUMS_FILE}: its manifest "
+                           "cannot be shown to be the run's")
+    try:
+        manifest = _manifest(str(findings))
+        status = run_id_status(manifest)
+        computed = run_id(manifest)
+    except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"not a findings.json of refund-audit check ({why})",
+                         file=findings) from None
+    recorded = manifest.get("run_id")
+    if status == "matches":
+        out.lines.append(f"run id {recorded}: findings.json's manifest gives it {NOT_A_SEAL}")
+    elif status == "matches_version_1":
+        out.lines.append(f"run id {recorded}: findings.json's manifest gives it as a run id "
+                         "of version 1 (no code digest) " + NOT_A_SEAL)
+    elif status == "none":
+        out.differs.append("findings.json: records no run id (written before run ids): "
+                           "which run it is cannot be shown by one")
+    else:
+        out.differs.append(f"findings.json: run id {recorded} recorded, {computed} computed "
+                           "from its manifest: the manifest was edited since its check")
+    if expected_run_id is not None and recorded != expected_run_id.strip().lower():
+        out.differs.append(f"run id {recorded}, not the {expected_run_id} given (--run-id): "
+                           "another run's folder")
+    return out

@@ -1,0 +1,142 @@
+"""A check's folder as filed: `check` and `demo` print the run id, and `refund-audit verify
+DIR` shows whether the folder still holds what its run wrote.
+
+With a real check of the demo's bundled exports (8 files, 300 cases): `verify` exits 0 for
+the folder as written (and with its run id given by --run-id); 1 naming a changed or
+missing file, a manifest edited with its SHA256SUMS rewritten to match, another run id than
+--run-id's; 2 for a folder without SHA256SUMS or findings.json, a SHA256SUMS line that is
+not sha256sum's or names a path outside the folder, a findings.json that is not a check's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import main
+from tests.test_run_id_parts import _check, _exports
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`base`: a check of the demo's exports; `other`: of the same at another clock."""
+    root = tmp_path_factory.mktemp("filed")
+    exports = _exports(root / "a")
+    return {"base": (root / "base", *_check(exports, root / "base")),
+            "other": (root / "other", *_check(exports, root / "other", "--as-of",
+                                              "2026-10-16T00:00:00Z"))}
+
+
+def test_check_prints_its_run_id(runs: dict[str, Any]) -> None:
+    _, document, output = runs["base"]
+    assert f"run id: {document['manifest']['run_id']} (" in output
+
+
+def test_demo_prints_its_run_id(tmp_path: Path) -> None:
+    done = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo")])
+    assert done.exit_code == 0, (done.output, done.exception)
+    manifest = json.loads((tmp_path / "demo" / "findings.json").read_text("utf-8"))["manifest"]
+    assert f"  run id: {manifest['run_id']} (" in done.output
+
+
+def _verify(folder: Path, *extra: str) -> tuple[int, str]:
+    done = CliRunner().invoke(main, ["verify", str(folder), *extra])
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
+    return done.exit_code, done.output
+
+
+def _filed(runs: dict[str, Any], tmp_path: Path) -> Path:
+    folder = tmp_path / "filed"
+    shutil.copytree(runs["base"][0], folder)
+    return folder
+
+
+def test_verify_holds_for_the_folder_as_written(runs: dict[str, Any], tmp_path: Path) -> None:
+    folder = _filed(runs, tmp_path)
+    run_id = runs["base"][1]["manifest"]["run_id"]
+    code, output = _verify(folder, "--run-id", run_id)
+    assert code == 0, output
+    sums = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
+    listed = len((folder / "SHA256SUMS").read_text("utf-8").splitlines())
+    assert f"{listed} of {listed} files listed hold the sha256" in output
+    assert f"its own sha256 {sums}" in output and f"run id {run_id}" in output
+    assert "verified: every file listed holds its sha256" in output
+
+
+def test_verify_names_a_tampered_file(runs: dict[str, Any], tmp_path: Path) -> None:
+    folder = _filed(runs, tmp_path)
+    with (folder / "findings.csv").open("ab") as out:
+        out.write(b"SD001,self-approval,critical,99999\r\n")
+    (folder / "note.txt").write_text("added later", encoding="utf-8")
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert "differs: " in output and "findings.csv: sha256 " in output
+    assert "changed since the run wrote it" in output
+    assert "not verified): note.txt" in output and "NOT verified: 1 difference" in output
+
+
+def test_verify_names_a_missing_file(runs: dict[str, Any], tmp_path: Path) -> None:
+    folder = _filed(runs, tmp_path)
+    (folder / "report.html").unlink()
+    code, output = _verify(folder)
+    assert code == 1 and "report.html: listed in SHA256SUMS, not in the folder" in output
+
+
+def test_verify_tells_a_manifest_edited_with_its_sums_rewritten(runs: dict[str, Any],
+                                                                tmp_path: Path) -> None:
+    """The clock edited in findings.json and SHA256SUMS rewritten to match: every file holds
+    its sha256, but the run id is not the manifest's (and SHA256SUMS' own sha256 differs
+    from the one recorded at filing)."""
+    folder = _filed(runs, tmp_path)
+    path = folder / "findings.json"
+    document = json.loads(path.read_text("utf-8"))
+    document["manifest"]["as_of"] = "2026-09-30T00:00:00+00:00"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    sums = folder / "SHA256SUMS"
+    before = hashlib.sha256(sums.read_bytes()).hexdigest()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    sums.write_text("".join(
+        (f"{digest}  findings.json" if line.endswith("  findings.json") else line) + "\n"
+        for line in sums.read_text("utf-8").splitlines()), encoding="utf-8")
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert "files listed hold the sha256" in output and before not in output
+    assert (f"findings.json: run id {document['manifest']['run_id']} recorded, " in output
+            and "the manifest was edited since its check" in output)
+
+
+def test_verify_tells_another_run_id_than_the_one_filed(runs: dict[str, Any],
+                                                        tmp_path: Path) -> None:
+    folder = _filed(runs, tmp_path)
+    other = runs["other"][1]["manifest"]["run_id"]
+    code, output = _verify(folder, "--run-id", other)
+    assert code == 1 and f"not the {other} given (--run-id)" in output
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (lambda f: (f / "SHA256SUMS").unlink(), "no SHA256SUMS"),
+    (lambda f: (f / "SHA256SUMS").write_text(f"{'0' * 64}  ../../etc/passwd\n"),
+     "SHA256SUMS: line 1: names '../../etc/passwd', not a file of the folder"),
+    (lambda f: (f / "SHA256SUMS").write_text("not a sum\n"), "SHA256SUMS: line 1: not a line"),
+    (lambda f: (f / "findings.json").unlink(), "no findings.json"),
+    (lambda f: (f / "findings.json").write_text("[1, 2]"),
+     "findings.json: not a findings.json of refund-audit check (no manifest object)"),
+])
+def test_verify_refuses_what_it_cannot_read(runs: dict[str, Any], tmp_path: Path,
+                                            damage: Any, said: str) -> None:
+    folder = _filed(runs, tmp_path)
+    damage(folder)
+    code, output = _verify(folder)
+    assert code == 2, output
+    assert said in output
+
+
+def test_verify_refuses_a_folder_that_is_not_there(tmp_path: Path) -> None:
+    code, output = _verify(tmp_path / "nowhere")
+    assert code == 2 and "not a folder" in output
