@@ -96,7 +96,8 @@ findings.json's format 3): the findings' evidence durations are ISO 8601 on both
 Within format 2 (with findings.json's format 4), the runs' `rule_versions`,
 `summary.rule_changes` and each finding's `rule_version_change` were added (diff.csv's
 last column): a reader of format 2 that does not know them misreads nothing. The runs'
-`event_order` and `summary.event_order_change` were added within format 2 too."""
+`event_order` and `summary.event_order_change` were added within format 2 too, and so was
+`summary.run_id_change` (the parts of the two run ids that differ)."""
 
 DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out."""
