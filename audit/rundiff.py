@@ -2254,15 +2254,26 @@ def _part_lines(part: str, change: dict[str, Any]) -> list[str]:
     if part in ("rule_versions", "import_options"):
         if set(change) == {"old", "new"} and not all(isinstance(v, dict)
                                                      for v in change.values()):
-            return [f"{words}: {change['old']} in OLD, {change['new']} in NEW"]
+            def whole(value: Any) -> str:  # (one run records none: a findings.json before)
+                if isinstance(value, dict):
+                    return ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+                return _recorded(value)
+            return [f"{words}: {whole(change['old'])} in OLD, {whole(change['new'])} in NEW"]
         none = "not run" if part == "rule_versions" else "not set"
         return [f"{words}: " + ", ".join(
             f"{key} {none if c['old'] is None else c['old']} -> "
             f"{none if c['new'] is None else c['new']}" for key, c in change.items())]
     if part == "code":
-        return [f"{words}: {_short(change['old'])} in OLD, {_short(change['new'])} in NEW "
-                "(another build of the tool's code)"]
-    return [f"{words}: {change['old']} in OLD, {change['new']} in NEW"]
+        return [f"{words}: {_recorded(change['old'] and _short(change['old']))} in OLD, "
+                f"{_recorded(change['new'] and _short(change['new']))} in NEW (another "
+                "build of the tool's code)"]
+    return [f"{words}: {_recorded(change['old'])} in OLD, {_recorded(change['new'])} in NEW"]
+
+
+def _recorded(value: Any) -> str:
+    """A part of a run id as the console tells it: "not recorded" where the run's manifest
+    holds none (a findings.json written before it was)."""
+    return "not recorded" if value is None else str(value)
 
 
 def run_id_lines(diff: RunDiff) -> list[str]:
@@ -2282,7 +2293,7 @@ def run_id_lines(diff: RunDiff) -> list[str]:
             f"NEW {change['new'] or 'none recorded'}")
     if not parts:
         return [head + ": every part of the run id is the same in both (the same inputs, "
-                "policy, SOPs, mapping, options, clock, rule logic versions and code)"]
+                "policy, SOPs, mapping, options, clock, rules' logic versions and code)"]
     lines = [head + f": they differ in the {words(change['differs'])}; the same: "
              f"{words(change['same']) or 'nothing'}"]
     for part, held in parts.items():
@@ -2290,7 +2301,7 @@ def run_id_lines(diff: RunDiff) -> list[str]:
     tool = [p for p in change["differs"] if RUN_ID_PARTS[p][1] == "tool"]
     read = [p for p in change["differs"] if RUN_ID_PARTS[p][1] != "tool"]
     if not tool:
-        lines.append("  the tool is the same in both (code digest, version, rule logic "
+        lines.append("  the tool is the same in both (code digest, version, rules' logic "
                      "versions, event order): what differs between the runs comes from "
                      f"the {words(read)}, not from the tool")
     elif not read:

@@ -268,7 +268,7 @@ RUN_ID_PARTS: dict[str, tuple[str, str]] = {
     "mapping": ("mapping", "configuration"),
     "import_options": ("import options", "configuration"),
     "as_of": ("audit clock", "clock"),
-    "rule_versions": ("rule logic versions", "tool"),
+    "rule_versions": ("rules' logic versions", "tool"),
     "event_order": ("event order", "tool"),
     "code": ("code digest", "tool"),
     "version": ("tool version", "tool"),

@@ -122,8 +122,8 @@ def test_diff_names_the_rule_whose_logic_version_differs(runs: dict[str, Any],
     was = runs["base"][1]["manifest"]["rule_versions"]["SD001"]
     assert change["differs"] == ["rule_versions"] and change["kinds"] == ["tool"]
     assert change["parts"]["rule_versions"] == {"SD001": {"old": was, "new": was + 1}}
-    assert f"  rule logic versions: SD001 {was} -> {was + 1}" in output
-    assert "what differs between the runs comes from the tool (rule logic versions)" in output
+    assert f"  rules' logic versions: SD001 {was} -> {was + 1}" in output
+    assert "what differs between the runs comes from the tool (rules' logic versions)" in output
 
 
 def test_a_re_performance_differs_in_no_part(runs: dict[str, Any], tmp_path: Path) -> None:
@@ -181,3 +181,24 @@ def test_diff_warns_of_a_run_whose_run_id_is_not_its_manifests(runs: dict[str, A
     assert done.exit_code == 0, done.output
     assert "NEW's run id" in done.output and "is not the one its manifest gives" in done.output
     assert "they differ in the policy" in done.output
+
+
+@pytest.mark.parametrize(("part", "change", "line"), [
+    ("code", {"old": None, "new": "a" * 64},
+     "code digest: not recorded in OLD, aaaaaaaaaaaa in NEW (another build of the tool's code)"),
+    ("rule_versions", {"old": None, "new": {"SD001": 1, "SD002": 2}},
+     "rules' logic versions: not recorded in OLD, SD001 1, SD002 2 in NEW"),
+    ("rule_versions", {"SD004": {"old": 1, "new": None}},
+     "rules' logic versions: SD004 1 -> not run"),
+    ("event_order", {"old": None, "new": 2}, "event order: not recorded in OLD, 2 in NEW"),
+    ("sop", {"offline": {"old": None, "new": {"file": "/m/o.bpmn", "process": "P1",
+                                              "sha256": "b" * 64}}},
+     "SOPs: offline: none in OLD, o.bpmn#P1 sha256 bbbbbbbbbbbb in NEW"),
+])
+def test_a_part_a_run_does_not_record_is_told_so(part: str, change: Any, line: str) -> None:
+    """A findings.json written before a part of the run id was recorded (no code digest, no
+    rule versions, no event order: an older version's) reads "not recorded", not "None"
+    nor a dump of the other run's whole table."""
+    from audit.rundiff import _part_lines
+
+    assert _part_lines(part, change) == [line]

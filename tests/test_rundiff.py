@@ -100,8 +100,15 @@ def _documents(runs: tuple[Path, Path]) -> tuple[dict[str, Any], dict[str, Any]]
 
 def _run_holding(folder: Path, document: dict[str, Any]) -> Path:
     """`folder` (made where missing) holding `document` as its findings.json, and its
-    SHA256SUMS naming it."""
+    SHA256SUMS naming it, as a check of that manifest writes them: its run id, where it
+    records one, recomputed from the manifest as edited (`audit.runid.run_id`; else `diff`
+    warns that it is not its manifest's)."""
+    from audit.runid import run_id
+
     folder.mkdir(parents=True, exist_ok=True)
+    manifest = document.get("manifest")
+    if isinstance(manifest, dict) and manifest.get("run_id") is not None:
+        document = {**document, "manifest": {**manifest, "run_id": run_id(manifest)}}
     data = json.dumps(document).encode("utf-8")
     (folder / "findings.json").write_bytes(data)
     (folder / "SHA256SUMS").write_text(f"{hashlib.sha256(data).hexdigest()}  findings.json\n",
@@ -137,9 +144,11 @@ def test_findings_json_lists_the_judged_cases_and_its_format(runs: tuple[Path, P
 def _without_rule_versions(diff: dict[str, Any]) -> dict[str, Any]:
     """diff.json with what tells the rules' logic versions taken out of its summary and
     findings: the summary's `rule_changes`, the findings' `rule_version_change` and the
-    reasons' addition (`rundiff.rule_change_told`)."""
+    reasons' addition (`rundiff.rule_change_told`); and the parts of the run ids that
+    differ (`run_id_change`: the format and rule versions among them)."""
     out = json.loads(json.dumps(diff))
     out["summary"].pop("rule_changes")
+    out["summary"].pop("run_id_change")
     for finding in out["findings"]:
         finding.pop("rule_version_change")
         finding["reason"] = finding["reason"].split("; the logic version of its rule ")[0]
@@ -158,6 +167,8 @@ def test_a_findings_json_of_format_2_is_diffed_as_one_of_format_3(
     document = json.loads((runs[0] / "findings.json").read_text(encoding="utf-8"))
     document["manifest"]["format_version"] = 2
     del document["manifest"]["rule_versions"]  # (format 4's)
+    for key in ("run_id", "code"):  # (recorded within format 4)
+        del document["manifest"][key]
     for entry in document["suppressed"]:
         entry["case"] = entry.pop("case_id")
     iso = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
@@ -193,6 +204,12 @@ def test_a_findings_json_of_format_2_is_diffed_as_one_of_format_3(
     assert set(of2["summary"]["rule_changes"]) == set(of2["old"]["rules"]) & set(
         of2["new"]["rules"])
     assert of3["summary"]["rule_changes"] == {}
+    told = of2["summary"]["run_id_change"]
+    assert (told["old"], told["old_status"]) == (None, "none")
+    # (what the two runs differ in, and what OLD's format 2 does not record)
+    assert {"rule_versions", "code", "format_version"} <= set(told["differs"])
+    assert not {"code", "format_version"} & set(
+        of3["summary"]["run_id_change"]["differs"])
     plain2, plain3 = _without_rule_versions(of2), _without_rule_versions(of3)
     assert plain2["summary"] == plain3["summary"]
     assert plain2["findings"] == plain3["findings"]
