@@ -2044,7 +2044,10 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
     total to NEW's. Different policies, SOPs or inputs, NEW's clock before OLD's, the same
     findings.json twice, or one not listed in its SHA256SUMS are warned of, and so is a
     rule whose logic version differs between the runs (or is not recorded in one): its new
-    and resolved findings may come from the rule's change, and their reasons say so. Exit code 0; 1
+    and resolved findings may come from the rule's change, and their reasons say so. The
+    parts of the two run ids that differ are named (inputs by file name and sha256, policy,
+    SOPs, mapping, import options, clock, rules' logic versions, code digest, version), and
+    whether the tool or what it judged differs. Exit code 0; 1
     with --fail-on SEVERITY where a finding of NEW at or above it, not waived in NEW, is
     worse than in OLD: new, open again (OLD waived it), or its severity rose (a finding
     still open as it was, not comparable or suppressed in OLD never counts); 2 where a run
