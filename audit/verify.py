@@ -111,6 +111,9 @@ def verify_folder(folder: Path, expected_run_id: str | None = None) -> Verified:
         out.lines.append(f"not listed in {CHECKSUMS_FILE} (not the run's, or added since; "
                          f"not verified): {', '.join(unlisted)}")
     findings = folder / "findings.json"
+    if not findings.is_file() and "findings.json" in listed:  # (told missing above)
+        out.differs.append("findings.json: its run id cannot be recomputed")
+        return out
     if not findings.is_file():
         raise InputError("no findings.json: its run id cannot be recomputed (a check with "
                          "json in --format writes it)", file=folder)

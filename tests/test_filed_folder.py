@@ -88,6 +88,18 @@ def test_verify_names_a_missing_file(runs: dict[str, Any], tmp_path: Path) -> No
     assert code == 1 and "report.html: listed in SHA256SUMS, not in the folder" in output
 
 
+def test_verify_names_findings_json_removed_as_a_difference(runs: dict[str, Any],
+                                                             tmp_path: Path) -> None:
+    """findings.json listed in SHA256SUMS and gone: a difference (exit code 1), not a folder
+    that cannot be read (2, as one a check wrote without json is)."""
+    folder = _filed(runs, tmp_path)
+    (folder / "findings.json").unlink()
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert "findings.json: listed in SHA256SUMS, not in the folder" in output
+    assert "findings.json: its run id cannot be recomputed" in output
+
+
 def test_verify_tells_a_manifest_edited_with_its_sums_rewritten(runs: dict[str, Any],
                                                                 tmp_path: Path) -> None:
     """The clock edited in findings.json and SHA256SUMS rewritten to match: every file holds
@@ -124,7 +136,9 @@ def test_verify_tells_another_run_id_than_the_one_filed(runs: dict[str, Any],
     (lambda f: (f / "SHA256SUMS").write_text(f"{'0' * 64}  ../../etc/passwd\n"),
      "SHA256SUMS: line 1: names '../../etc/passwd', not a file of the folder"),
     (lambda f: (f / "SHA256SUMS").write_text("not a sum\n"), "SHA256SUMS: line 1: not a line"),
-    (lambda f: (f / "findings.json").unlink(), "no findings.json"),
+    (lambda f: [(f / "findings.json").unlink(), (f / "SHA256SUMS").write_text("".join(
+        line + "\n" for line in (f / "SHA256SUMS").read_text().splitlines()
+        if not line.endswith("  findings.json")))], "no findings.json"),
     (lambda f: (f / "findings.json").write_text("[1, 2]"),
      "findings.json: not a findings.json of refund-audit check (no manifest object)"),
 ])
