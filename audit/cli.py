@@ -2097,13 +2097,15 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
 @reports_input_errors
 def verify(settings: Settings, folder: Path, expected: str | None) -> None:
     """Verify a check's output folder as filed: each file SHA256SUMS lists against its
-    sha256, and findings.json's run id recomputed from its manifest.
+    sha256, findings.json's run id recomputed from its manifest, and report.html and
+    findings.xlsx naming that run id.
 
     Exit code 0 where every file listed holds its sha256 and the run id is the one the
-    manifest gives (and the one --run-id gives); 1 where one differs (each named: a file
-    changed or missing, findings.json not listed, its run id not its manifest's or none
-    recorded, another run id than --run-id's); 2 where the folder, its SHA256SUMS or its
-    findings.json cannot be read as a check's. Files not listed are named, not verified.
+    manifest gives, its reports give (and --run-id gives); 1 where one differs (each named:
+    a file changed or missing, findings.json not listed, its run id not its manifest's or
+    none recorded, a report naming another, another run id than --run-id's); 2 where the
+    folder, its SHA256SUMS or its findings.json cannot be read as a check's. Files not
+    listed are named, not verified.
     Neither SHA256SUMS nor the run id is a seal (whoever edits a file can rewrite both):
     the sha256 of SHA256SUMS, printed, or the run id shows the folder as filed against a
     copy recorded apart from it.
@@ -2123,7 +2125,7 @@ def verify(settings: Settings, folder: Path, expected: str | None) -> None:
         click.echo(f"{folder}: NOT verified: {counted(len(found.differs), 'difference')}")
         end_process(ExitCode.FINDINGS)
     settings.say(f"{folder}: verified: every file listed holds its sha256, and the run id "
-                 "is its manifest's")
+                 "is its manifest's and its reports'")
 
 
 def _refuse_a_run_folder(out: Path) -> None:

@@ -1,6 +1,7 @@
 """`refund-audit verify DIR`: whether a check's output folder, as filed, still holds what its
-run wrote: each file SHA256SUMS lists has the sha256 it lists, and findings.json's run id is
-the one its manifest gives (`audit.runid.run_id_status`).
+run wrote: each file SHA256SUMS lists has the sha256 it lists, findings.json's run id is
+the one its manifest gives (`audit.runid.run_id_status`), and report.html and findings.xlsx
+name that run id (`SHOWN_IN`).
 
 What it can show, and what not: SHA256SUMS and findings.json are written by the run, and
 someone who edits a file can rewrite SHA256SUMS and the run id too (neither is a seal). A
@@ -22,6 +23,38 @@ from audit.errors import InputError
 SUM_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 """A line of SHA256SUMS as `sha256sum` writes it and `write_checksums` does: the sha256 in
 lower-case hex, a space, a space (text mode) or `*` (binary mode), the file's name."""
+
+
+SHOWN_IN = {"report.html": None, "findings.xlsx": "xl/worksheets/sheet1.xml"}
+"""The reports that show the run id (report.html's header, findings.xlsx's Summary, its
+first sheet, as `reports.xlsx` writes it inline) and where in the file: `verify` checks that
+each in the folder names the run id of findings.json beside it."""
+
+SEARCH_LIMIT = 256 << 20
+"""How many bytes of a report (of the workbook's sheet, decompressed) `_names` reads at
+most looking for the run id: a hostile workbook's sheet may inflate without end."""
+
+
+def _names(path: Path, member: str | None, text: str) -> bool | None:
+    """Whether `path` (its zip `member`, where given) holds `text` (ASCII) within its first
+    `SEARCH_LIMIT` bytes; None where it cannot be read so (not a zip, no such member)."""
+    import zipfile
+
+    needle = text.encode("ascii")
+    try:
+        with (zipfile.ZipFile(path).open(member) if member else path.open("rb")) as handle:
+            tail, read = b"", 0
+            while read < SEARCH_LIMIT:
+                block = handle.read(1 << 20)
+                if not block:
+                    return False
+                read += len(block)
+                if needle in tail + block:
+                    return True
+                tail = block[-len(needle):]
+            return False
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return None
 
 
 @dataclass
@@ -140,6 +173,17 @@ def verify_folder(folder: Path, expected_run_id: str | None = None) -> Verified:
     else:
         out.differs.append(f"findings.json: run id {recorded} recorded, {computed} computed "
                            "from its manifest: the manifest was edited since its check")
+    for name, member in SHOWN_IN.items():
+        if recorded is None or not (folder / name).is_file():
+            continue
+        shown = _names(folder / name, member, str(recorded))
+        if shown is None:
+            out.differs.append(f"{name}: cannot be read (its run id not found)")
+        elif not shown:
+            out.differs.append(f"{name}: does not name run id {recorded}, findings.json's: "
+                               "another run's report")
+        else:
+            out.lines.append(f"{name}: names run id {recorded}, findings.json's")
     if expected_run_id is not None and recorded != expected_run_id.strip().lower():
         out.differs.append(f"run id {recorded}, not the {expected_run_id} given (--run-id): "
                            "another run's folder")

@@ -154,3 +154,25 @@ def test_verify_refuses_what_it_cannot_read(runs: dict[str, Any], tmp_path: Path
 def test_verify_refuses_a_folder_that_is_not_there(tmp_path: Path) -> None:
     code, output = _verify(tmp_path / "nowhere")
     assert code == 2 and "not a folder" in output
+
+
+@pytest.mark.parametrize("report", ["report.html", "findings.xlsx"])
+def test_verify_tells_another_runs_report_with_its_sums_rewritten(
+        runs: dict[str, Any], tmp_path: Path, report: str) -> None:
+    """Another run's report.html (or findings.xlsx) put in the folder and SHA256SUMS
+    rewritten to match: every file holds its sha256 and findings.json its run id, but the
+    report names another run id than findings.json's."""
+    folder = _filed(runs, tmp_path)
+    shutil.copyfile(runs["other"][0] / report, folder / report)
+    digest = hashlib.sha256((folder / report).read_bytes()).hexdigest()
+    sums = folder / "SHA256SUMS"
+    sums.write_text("".join(
+        (f"{digest}  {report}" if line.endswith(f"  {report}") else line) + "\n"
+        for line in sums.read_text("utf-8").splitlines()), encoding="utf-8")
+    code, output = _verify(folder)
+    run_id = runs["base"][1]["manifest"]["run_id"]
+    assert code == 1, output
+    assert f"{report}: does not name run id {run_id}, findings.json's" in output
+    assert "NOT verified: 1 difference" in output
+    other = "findings.xlsx" if report == "report.html" else "report.html"
+    assert f"{other}: names run id {run_id}" in output
