@@ -251,7 +251,7 @@ def read(path: Path, cfg: TicketingConfig, *, encoding: str | None = None,
         author=author,
         record_id=pc.binary_join_element_wise(
             pa.scalar(SYSTEM, TEXT), documents.take(at), group_text.take(at),
-            pa.scalar(":", TEXT)).to_pylist(),
+            pa.scalar(":", TEXT)),
         row=rows[first[good]].tolist(), changes=[unchanged] * n, public_comment=[False] * n,
         activity=[None] * n, amount=[None] * n)
     collector.fields.update({C.CASE: "number", C.TIMESTAMP: "sys_created_on"})

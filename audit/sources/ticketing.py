@@ -73,7 +73,10 @@ class Updates:
     """ISO 8601 with offset; empty where `time_text` holds the times instead (Jira's
     column-wise times, `_timed`): read them through `updates_to_table`."""
     author: list[str | None] = field(default_factory=list)
-    record_id: list[str] = field(default_factory=list)
+    record_id: list[str] | pa.Array = field(default_factory=list)
+    """A list, or Arrow text where the adapter made the ids so (ServiceNow's, joined in
+    Arrow; Zendesk's, of its audits' integer ids): not made as Python texts only to be
+    converted back (`_taken`)."""
     row: list[int] = field(default_factory=list)
     changes: list[dict[str, str | None]] = field(default_factory=list)
     public_comment: list[bool] = field(default_factory=list)
@@ -352,13 +355,25 @@ def _order_by_ticket(coded: pa.DictionaryArray, time_text: pa.Array,
     return by_ticket
 
 
-def _taken(values: Sequence[str | None], at: npt.NDArray[np.intp]) -> list[object] | pa.Array:
+def _taken(values: Sequence[str | None] | pa.Array,
+           at: npt.NDArray[np.intp]) -> list[object] | pa.Array:
     """values[k] for each k of `at`: an Arrow text column where Arrow holds every value
-    (taken in Arrow, not made of a list taken first), else a list."""
+    (taken in Arrow, not made of a list taken first), else a list. `values` may be Arrow's
+    text already."""
+    if isinstance(values, pa.Array):
+        return values.take(at)
     array = _text_array(values)
     if array is None:
         return _take(values, at.tolist())
     return array.take(at)
+
+
+def _listed_ids(ids: list[str] | pa.Array) -> list[str]:
+    """The record ids as a list (`Updates.record_id` may be Arrow's)."""
+    if isinstance(ids, pa.Array):
+        listed: list[str] = ids.to_pylist()
+        return listed
+    return ids
 
 
 def _codes_of(tickets: pa.DictionaryArray, own: dict[str, str],
@@ -846,7 +861,7 @@ def updates_to_table(updates: Updates | list[Update], cfg: TicketingConfig,
         ticket_list = _take(u.ticket, kept)
         currencies, orders = currencies_of(), orders_of()
         columns = {
-            C.EVENT_ID: _take(u.record_id, kept),
+            C.EVENT_ID: _take(_listed_ids(u.record_id), kept),
             C.CASE: list(ticket_list),
             C.ACTIVITY: activity_names[activity_codes[at]].tolist(),
             C.TIMESTAMP: _take(u.time, kept),
