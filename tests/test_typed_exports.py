@@ -752,3 +752,33 @@ def test_jira_authors_named_again_are_the_general_paths_persons(
     frame = typed[0].frame.set_index("event:id")
     got = [frame.at[f"jira:{key}:{h}", "org:resource"] for h in range(len(order))]
     assert [None if pd.isna(p) else p for p in got] == [authors[k][1] for k in order]
+
+
+@pytest.mark.parametrize(("second", "typed_reads", "ids"), [
+    ((7, 100), False, None),  # the same id on the same ticket: the general path's to tell
+    ((8, 100), True, ["zendesk:7:100", "zendesk:8:100"]),  # one id on two tickets: two ids
+    ((7, 2 ** 70), True, ["zendesk:7:100", f"zendesk:7:{2 ** 70}"]),  # beyond 64 bits
+    ((7, "100"), False, None),  # an integer and a text of the same id: one record id
+    ((-7, -100), True, ["zendesk:-7:-100", "zendesk:7:100"]),
+])
+def test_zendesk_record_ids_of_integer_ids_are_the_general_paths(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: tuple[object, object],
+        typed_reads: bool, ids: list[str] | None) -> None:
+    """The typed loop makes the record ids of integer ticket and audit ids column-wise (in
+    Arrow) and tells a repeated id by the integers: the ids, and the audits it hands over,
+    are the general path's."""
+    ticket, audit_id = second
+    audits = [{"id": audit_id_, "ticket_id": ticket_, "created_at": created,
+               "author_id": 11,
+               "events": [{"type": "Change", "field_name": STAGE, "value": "approved"}]}
+              for (ticket_, audit_id_), created in (((7, 100), "2026-07-06T08:15:00Z"),
+                                                    ((ticket, audit_id),
+                                                     "2026-07-06T09:15:00Z"))]
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps({"audits": audits}), encoding="utf-8")
+    took = zendesk._typed(path, read_export(path), CFG.ticketing["zendesk"])
+    assert (took is not None) == typed_reads
+    typed, general = _both(path, monkeypatch)
+    _assert_same(typed, general)
+    if ids is not None:
+        assert sorted(typed[0].frame["event:id"].astype(str)) == ids

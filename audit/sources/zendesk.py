@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from msgspec import UNSET, UnsetType
 
 from audit.errors import InputError
@@ -34,7 +37,7 @@ from audit.ingest.jsontext import (
     refuse_lone_surrogates,
 )
 from audit.sources import zendesk_events
-from audit.sources.common import Collector, records_located, wrong_shape
+from audit.sources.common import TEXT, Collector, records_located, wrong_shape
 from audit.sources.config import TicketingConfig
 from audit.sources.ticketing import (
     UpdateRow,
@@ -171,7 +174,10 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     people: list[str | None] = []
     rows: list[int] = []
     publics: list[bool] = []
-    keys: list[str] = []  # every audit's, the updates' among them
+    # Every audit's ticket and id as decoded (the updates' among them), for the record ids
+    # (`_record_ids`)
+    ticket_ids: list[object] = []
+    audit_ids: list[object] = []
     left_out: list[int] = []  # the audits quarantined (their places among `keys`)
     authors: dict[object, str | None] = {None: None, -1: None, "-1": None}
     # The changes of the fields the mapping reads, by update position, collected here (what
@@ -181,13 +187,10 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     single = one_value_fields(cfg)
     position = 0  # the update's, among the updates made
     for number, audit in enumerate(document.audits or [], start=1):
-        ticket, audit_id = str(audit.ticket_id), audit.id
-        # (an id given as null, or empty, is no id, as a missing one: `null` is every such
-        # audit's)
-        key = (f"{SYSTEM}:{ticket}:{audit_id}" if type(audit_id) is int  # (as a rule)
-               or not (audit_id is UNSET or unstated(audit_id))
-               else f"{SYSTEM}:{ticket}:row{number}")
-        keys.append(key)
+        ticket_id = audit.ticket_id
+        ticket = str(ticket_id)
+        ticket_ids.append(ticket_id)
+        audit_ids.append(audit.id)
         time = audit.created_at
         if type(time) is not str:
             time = json_text(time)
@@ -240,16 +243,52 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
         rows.append(number)
         publics.append(public)
         position += 1
-    if len(set(keys)) < len(keys):
+    keys = _record_ids(ticket_ids, audit_ids)
+    # (integer ids all distinct, as a rule, make distinct record ids: told by hashing the
+    # integers, not the texts)
+    if not (isinstance(keys, pa.Array) and len(set(audit_ids)) == len(audit_ids)) and \
+            len(set(_listed(keys))) < len(keys):
         return None
     if left_out:
-        out = set(left_out)
-        keys = [key for k, key in enumerate(keys) if k not in out]
+        if isinstance(keys, pa.Array):
+            kept = np.ones(len(keys), dtype=np.bool_)
+            kept[left_out] = False
+            keys = keys.filter(pa.array(kept))
+        else:
+            out = set(left_out)
+            keys = [key for k, key in enumerate(keys) if k not in out]
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
     updates_to_table(Updates(tickets, times, people, keys, rows, [unchanged] * position,
                              publics, [None] * position, [None] * position),
                      cfg, collector, changed=changed)
     return collector
+
+
+def _record_ids(ticket_ids: list[object], audit_ids: list[object]) -> list[str] | pa.Array:
+    """Each audit's record id, `zendesk:<ticket_id>:<id>`, or `zendesk:<ticket_id>:row<N>`
+    (N: its place in the file) where it has no id (an id given as null, or empty, is no
+    id, as a missing one: `null` is every such audit's). Where every ticket and audit id is
+    an integer (as a rule), as Arrow text made column-wise: no text per audit made in
+    Python and converted to Arrow again (0.05 s a 250k-audit part)."""
+    try:
+        tickets = pa.array(ticket_ids, type=pa.int64())
+        numbers = pa.array(audit_ids, type=pa.int64())
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        tickets = numbers = None  # (a text, an id not stated, an integer beyond 64 bits)
+    if tickets is not None and numbers is not None and not numbers.null_count:
+        return pc.binary_join_element_wise(
+            pa.scalar(SYSTEM, TEXT), tickets.cast(TEXT), numbers.cast(TEXT),
+            pa.scalar(":", TEXT))
+    return [f"{SYSTEM}:{ticket}:{audit_id}" if type(audit_id) is int
+            or not (audit_id is UNSET or unstated(audit_id))
+            else f"{SYSTEM}:{ticket}:row{number}"
+            for number, (ticket, audit_id) in enumerate(zip(ticket_ids, audit_ids, strict=True),
+                                                         start=1)]
+
+
+def _listed(keys: list[str] | pa.Array) -> list[str]:
+    listed: list[str] = keys.to_pylist() if isinstance(keys, pa.Array) else keys
+    return listed
 
 
 def read(path: Path, cfg: TicketingConfig) -> Collector:
