@@ -400,6 +400,10 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
     changed: dict[str, dict[int, str | None]] = {name: {} for name in fields_used(cfg)}
     read = changed.get
     unchanged: dict[str, str | None] = {}  # every update's changes: not read
+    # The histories' authors' display names judged (the name as one text object where it is
+    # a living user's, '' where `_person` reads the author) and their accountIds as read
+    living_names: dict[str, str] = {}
+    stated_accounts: dict[str, str] = {}
     # A history's update, column by column: its ticket, time, author, record id and row
     # appended here; its changes (none: `changed` holds them), public comment (none),
     # activity and amount (its own: none) after the issue's histories.
@@ -472,12 +476,20 @@ def _typed(path: Path, text: bytes | str, cfg: TicketingConfig) -> Collector | N
             person: str | None
             if type(author) is _Author:
                 shown = author.displayName
-                if type(shown) is str and (bare := shown.strip()) \
-                        and bare.casefold() != FORMER_USER:
+                # (each distinct name judged once, and read as one text object: its
+                # histories' authors are then converted to Arrow, and hashed by
+                # `_told_apart`, as a few objects rather than one decoded text each)
+                living = living_names.get(shown) if type(shown) is str else ""
+                if living is None:
+                    bare = shown.strip()
+                    living = living_names[shown] = \
+                        shown if bare and bare.casefold() != FORMER_USER else ""
+                if living:
                     # (as stated where a text, as a rule: `_told_apart` reads the
                     # distinct ones, `_account`)
-                    person, stated_id = shown, author.accountId
-                    account = stated_id if type(stated_id) is str else _account(stated_id)
+                    person, stated_id = living, author.accountId
+                    account = (stated_accounts.setdefault(stated_id, stated_id)
+                               if type(stated_id) is str else _account(stated_id))
                 else:
                     person = _person({"displayName": shown, "name": author.name,
                                       "accountId": author.accountId},
