@@ -136,8 +136,12 @@ class Rule(ABC):
                if (found := _utc_iso_texts(matches[c])) is not None}
         cells = {c: _python_values(matches[c]) for c in columns
                  if c not in iso or c in events or c == amount}
-        names = [str(c) for c in columns]
-        plain = [iso[c] if c in iso else _plain_column(cells[c]) for c in columns]
+        # The plain forms of the columns the evidence, the message or the currency read
+        # alone (not of the event ids' lists, nor of the times and amounts the finding takes
+        # as they are: CF001's 35k lists of ids at 1M cases walked for nothing).
+        shown_columns = [c for c in columns if c in fields or c in evidence or c == "currency"]
+        names = [str(c) for c in shown_columns]
+        plain = [iso[c] if c in iso else _plain_column(cells[c]) for c in shown_columns]
         rows_values = [dict(zip(names, values, strict=True))
                        for values in zip(*plain, strict=True)] \
             if plain else [{} for _ in range(len(matches))]
@@ -323,8 +327,12 @@ def _event_id_lists(columns: list[list[Any]], rows: int) -> list[list[str]]:
     """Per row: the event ids the `columns` name (scalars or lists), in order, once each."""
     if not columns:
         return [[] for _ in range(rows)]
-    if len(columns) == 1 and set(map(type, columns[0])) == {str}:
-        return [[v] for v in columns[0]]
+    if len(columns) == 1:
+        kinds = set(map(type, columns[0]))
+        if kinds == {str}:
+            return [[v] for v in columns[0]]
+        if kinds == {list}:  # (`_event_ids` of one list: its ids as texts, once each)
+            return [list(dict.fromkeys(map(str, ids))) for ids in columns[0]]
     return [_event_ids(values) for values in zip(*columns, strict=True)]
 
 
