@@ -116,6 +116,10 @@ class CaseFacts:
         self.as_of = pd.Timestamp(as_of)
         self.log = log
         self._conformance: ConformanceResult | None = None
+        self.deviation_rows: dict[str, list[dict[str, Any]]] = {}
+        """Per kind of deviation not yet taken by its conformance rule, its rows
+        (`audit.rules.conformance.common.deviation_matches`, which reads the deviating cases
+        once for the three kinds, and hands each its own)."""
         self._graphs: dict[str, nx.DiGraph] = {}
         self._chains: pd.DataFrame | None = None
         self._columns: dict[str, pd.Series] = {}
