@@ -287,3 +287,65 @@ def test_a_check_tells_the_cases_whose_refunds_the_export_does_not_itemise(
                  EXPORTS / "stripe_refunds.csv")
     assert [f for f in _findings(api) if f[0] != "EV006"] == _findings(beside)
     assert len(_findings(api)) - len(_findings(beside)) == 2
+
+
+STRIPE = Path(__file__).resolve().parent / "data" / "sources" / "stripe"
+
+
+@pytest.mark.parametrize("other", ["charges", "balance"])
+def test_a_payment_in_the_export_and_another_keeps_its_method_whichever_comes_first(
+        tmp_path: Path, other: str) -> None:
+    """The export states no payment method; the charges CSV and the balance report do. The
+    same payment in both is one record, its method kept, in either order (before, the
+    first copy was kept: given first, this export's lost the method and quarantined the
+    other's as a duplicate event id)."""
+    if other == "charges":
+        second = tmp_path / "charges.csv"
+        second.write_text("id,description,amount,amount_refunded,currency,created,status,"
+                          "payment_method_type,order_id (metadata)\n"
+                          "ch_4744348135,Order 1,9525,,eur,2026-05-24 22:41:03,succeeded,"
+                          "paypal,EC-O6491819\n", encoding="utf-8")
+        export = _export(tmp_path / "unified_payments.csv",
+                         _row("ch_4744348135", "2026-05-24 22:41:03", "95.25", "95.25", "eur",
+                              "Refunded", order="EC-O6491819"))
+        want = {"stripe:ch_4744348135": "paypal"}
+    else:
+        second = STRIPE / "balance_itemized.csv"
+        export = _export(tmp_path / "unified_payments.csv",
+                         _row("ch_3PQ1001", "2026-07-01 08:15:00", "49.90", "49.90", "eur",
+                              "Refunded", refunded_at="2026-07-04 09:30:00", order="EC-O1001"),
+                         _row("ch_3PQ1002", "2026-07-01 18:00:00", "250000", "1000", "jpy",
+                              "Paid", refunded_at="2026-07-05 10:00:00", order="EC-O1002"))
+        want = {"stripe:ch_3PQ1001": "card", "stripe:ch_3PQ1002": "card"}
+    for order in ([second, export], [export, second]):
+        result = import_sources([(p, None) for p in order])
+        log = result.log[result.log[C.EVENT_ID].isin(list(want))]
+        assert dict(zip(log[C.EVENT_ID], log[C.PAYMENT_METHOD], strict=True)) == want, order
+        assert not result.quarantine["reason"].str.startswith("duplicate event id").any()
+        counts = {f.file: f for f in result.files}
+        mine = counts["unified_payments.csv"]
+        assert (mine.quarantined, mine.fields_unread) == (0, len(want))
+        assert mine.imported + mine.deduplicated == len(want)
+
+
+def test_a_payment_conflicting_with_another_exports_is_not_told_read_without_a_field(
+        tmp_path: Path) -> None:
+    """A payment whose copy differs from the charges CSV's (another amount) is quarantined
+    as a conflict: its record is not imported, so its Amount Refunded line says so and its
+    file's line counts it as quarantined only (before: `imported 0 + quarantined 1; 1
+    quarantine line of one field alone (its record read without it)`)."""
+    charges = tmp_path / "charges.csv"
+    charges.write_text("id,description,amount,amount_refunded,currency,created,status,"
+                       "payment_method_type,order_id (metadata)\n"
+                       "ch_1,Order 1,9525,,eur,2026-05-24 22:41:03,succeeded,paypal,O-1\n",
+                       encoding="utf-8")
+    export = _export(tmp_path / "unified_payments.csv",
+                     _row("ch_1", "2026-05-24 22:41:03", "95.00", "95.00", "eur", "Refunded",
+                          order="O-1"))
+    result = import_sources([(charges, None), (export, None)])
+    mine = result.files[1]
+    assert (mine.read, mine.imported, mine.quarantined, mine.fields_unread) == (1, 0, 1, 0)
+    lines = result.quarantine[result.quarantine["file"] == "unified_payments.csv"]
+    assert sorted(zip(lines["field"].fillna(""), lines["record_read"], strict=True)) == [
+        ("Amount Refunded", "no"), ("id", "no")]
+    assert not any("of one field alone" in line for line in result.summary_lines()[:2])

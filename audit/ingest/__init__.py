@@ -953,16 +953,44 @@ def _ticket_values_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndar
     choice is made again until it holds (each round only takes agreement away)."""
     from audit.sources.config import TICKETING_SYSTEMS
 
-    filled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if not among.any():  # (a canonical log's repeats: none)
-        return filled
+        return {}
     ticketing = list(TICKETING_SYSTEMS)
     pairs = among & _mask_of(kept[C.SOURCE_SYSTEM].astype("string").isin(ticketing)) \
         & _mask_of(dups[C.SOURCE_SYSTEM].astype("string").isin(ticketing))
+    return _values_filled(kept, dups, equal, content, pairs, owner, TICKET_VALUES)
+
+
+def _stripe_methods_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndarray,
+                           content: list[str], among: np.ndarray, owner: np.ndarray,
+                           ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """As `_ticket_values_filled`, for a Stripe payment (a purchase: no refund id) that two
+    Stripe exports give (rows `among`): its payment method, which the Dashboard's payments
+    export never states and the charges CSV and the balance report do, is the payment's, so
+    a copy without it is the same record and the kept one takes it from the other. Before,
+    the first copy was kept and the other quarantined as a conflict, so the method kept
+    (and the rules' instrument comparisons) depended on the order of the inputs."""
+    if not among.any() or C.PAYMENT_METHOD not in content:
+        return {}
+    def purchase(frame: pd.DataFrame) -> np.ndarray:
+        stripe = _mask_of(frame[C.SOURCE_SYSTEM].astype("string") == "stripe")
+        if C.REFUND_ID in frame.columns:
+            stripe &= _mask_of(frame[C.REFUND_ID].isna()
+                               | (frame[C.REFUND_ID].astype("string") == ""))
+        return stripe
+    pairs = among & purchase(kept) & purchase(dups)
+    return _values_filled(kept, dups, equal, content, pairs, owner, (C.PAYMENT_METHOD,))
+
+
+def _values_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndarray,
+                   content: list[str], pairs: np.ndarray, owner: np.ndarray,
+                   names: tuple[str, ...]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`_ticket_values_filled`'s work for the columns `names` of the repeats `pairs`."""
+    filled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if not pairs.any():
         return filled
     lacking: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # column: at, rows, values
-    for name in TICKET_VALUES:
+    for name in names:
         if name not in content:
             continue
         at = content.index(name)
@@ -1491,10 +1519,23 @@ def import_sources(
         # conflict: the kept record takes the value it lacks.
         both = correlated[drop] & correlated[keep]
         filled = _ticket_values_filled(kept, dups, equal, content, both, keep)
+        # A Stripe payment in the Dashboard's payments export (no method) and in the charges
+        # CSV or the balance report (its method): one record, whichever is given first.
+        filled.update(_stripe_methods_filled(kept, dups, equal, content, both, keep))
         same = np.asarray(equal.all(axis=1), dtype=bool)
         for k in dups[_INPUT][same]:
             deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
         conflicts, where = dups[~same], kept[~same]
+        # A record quarantined as a conflict is not imported: its lines of one field alone
+        # (a Dashboard payment's Amount Refunded) say so, and its file's line does not count
+        # them as of a record read without the field (before: `imported 0 + quarantined 1;
+        # 1 quarantine line of one field alone (its record read without it)`).
+        inputs = conflicts[_INPUT].to_numpy(dtype=np.int64)
+        for k in np.unique(inputs).tolist():
+            at = 2 * k  # (each input's reader lines: `quarantines`' first of its two)
+            quarantines[at] = _whole_records_unread(
+                quarantines[at], conflicts[C.SOURCE_ROW].to_numpy()[inputs == k])
+            alone[k] = int(field_only(quarantines[at]).sum())
         named = _id_named(conflicts, id_fields, id_cells)
         statuses = _statuses_differ(conflicts, where)
         restatused = sum(s is not None for s, log_kept in zip(statuses, held[~same],
