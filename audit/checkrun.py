@@ -943,6 +943,26 @@ class CheckRun:
                     & paid[C.CHARGE_ID].astype(object).isin(blind).to_numpy(dtype=bool)]
         return int(paid[C.CASE].nunique())
 
+    def _not_itemised(self) -> tuple[pd.DataFrame, set[str]] | None:
+        """The Amount Refunded lines of Stripe Dashboard payments (`ImportResult.
+        not_itemised`) whose refund no input itemises (no payout of that charge in the
+        log), and the charges the log holds; None where there are none."""
+        lines = getattr(self.imported, "not_itemised", None)
+        log = self.imported.log
+        if lines is None or lines.empty:
+            return None  # (nearly always: no Dashboard payments export)
+        if C.CHARGE_ID not in log.columns:  # (no payment in any case: an empty log)
+            return lines, set()
+        # (a refund another input itemises, the balance report or the refunds CSV given
+        # beside the export: its payout is in the log, and the case is judged)
+        paid: set[str] = set()
+        if C.REFUND_ID in log.columns:
+            refunds = log[log[C.REFUND_ID].notna().to_numpy(dtype=bool)]
+            paid = set(refunds[C.CHARGE_ID].dropna().astype(str).tolist())
+        left = lines[~lines["charge"].isin(paid).to_numpy(dtype=bool)]
+        held = set(log[C.CHARGE_ID].dropna().astype(str).tolist())
+        return (left, held) if not left.empty else None
+
     def refunds_not_itemised(self, shown: int = 5
                              ) -> tuple[int, dict[str, int], list[str]]:
         """The cases holding a payment whose refund a Stripe Dashboard payments export
@@ -950,32 +970,19 @@ class CheckRun:
         and no input itemises (no payout of that charge in the log): how many, the open
         findings of them per rule name, and the first `shown` by case id. No payout of
         that refund is in the log (none is made up from a total), so a payout found
-        missing or late there may be that refund."""
-        from audit.sources.payments import REFUND_NOT_ITEMISED
-
-        quarantine = self.imported.quarantine
-        if quarantine.empty or "reason" not in quarantine.columns:
+        missing or late there may be that refund. The payment is the one the line's hint
+        names (before, parsed from its reason: an id holding a space was missed)."""
+        found = self._not_itemised()
+        if found is None:
             return 0, {}, []
-        lines = quarantine[quarantine["reason"].astype(str).str.contains(
-            REFUND_NOT_ITEMISED, regex=False).to_numpy(dtype=bool)]
-        if lines.empty:  # (nearly always: no Dashboard payments export)
-            return 0, {}, []
-        # (a refund another input itemises, the balance report or the refunds CSV given
-        # beside the export: its payout is in the log, and the case is judged)
         log = self.log_at_clock()
-        paid: set[str] = set()
         if not len(log) or C.CHARGE_ID not in log.columns:
             return 0, {}, []
-        if C.REFUND_ID in log.columns:
-            refunds = log[log[C.REFUND_ID].notna().to_numpy(dtype=bool)]
-            paid = set(refunds[C.CHARGE_ID].dropna().astype(str).tolist())
-        charges = lines["reason"].astype(str).str.extract(r" of payment (\S+): ")[0]
-        itemised = charges.isin(paid).to_numpy(dtype=bool)
         # (the cases holding the payment: a charge two tickets name is in both, and its
         # line names neither)
-        left = set(charges[~itemised].dropna().tolist())
-        cases = set(log.loc[log[C.CHARGE_ID].isin(left).to_numpy(dtype=bool), C.CASE]
-                    .astype(str).tolist())
+        left = set(found[0]["charge"].tolist())
+        cases = set(log.loc[log[C.CHARGE_ID].astype(object).isin(left).to_numpy(dtype=bool),
+                            C.CASE].astype(str).tolist())
         if not cases:
             return 0, {}, []
         per_rule: dict[str, int] = {}
@@ -983,6 +990,23 @@ class CheckRun:
             if str(finding.case_id) in cases and not finding.waived:
                 per_rule[finding.name] = per_rule.get(finding.name, 0) + 1
         return len(cases), per_rule, sorted(cases)[:shown]
+
+    def refunds_in_no_case(self) -> tuple[int, str, str, object]:
+        """The payments a Stripe Dashboard payments export shows refunded (an `Amount
+        Refunded` line) that no case holds (no ticket names them and no input itemises
+        their refunds: left out as sales), so their refunds are in no audit at all: how
+        many, and the first's charge, file and row ((0, '', '', None) where none). Before,
+        only an import note counted them, and the check said nothing."""
+        found = self._not_itemised()
+        if found is None:
+            return 0, "", "", None
+        lines, held = found
+        lines = lines[~lines["charge"].isin(held).to_numpy(dtype=bool)]
+        lines = lines.drop_duplicates("charge")
+        if lines.empty:
+            return 0, "", "", None
+        first = lines.iloc[0]
+        return len(lines), str(first["charge"]), str(first["file"]), first["row"]
 
     def absences_beside_quarantine(self, shown: int = 5
                                    ) -> list[tuple[str, str, int, list[str]]]:
@@ -1230,6 +1254,16 @@ class CheckRun:
                        "Refunded lines name the payments); cases "
                        + ", ".join(_shown_id(c) for c in shown_cases)
                        + (f" and {more:,} more" if more else ""))
+        nowhere, charge, file, row = self.refunds_in_no_case()
+        if nowhere:
+            out.append(f"{counted(nowhere, 'payment', spec=',')} that a Stripe Dashboard "
+                       "payments export shows refunded (Amount Refunded) "
+                       f"{'is' if nowhere == 1 else 'are'} in no case: no ticket names "
+                       f"{'it' if nowhere == 1 else 'them'} and no input itemises the "
+                       "refund, so the payment is left out as a sale and its refund is not "
+                       "audited at all; read the refunds from the itemized balance change "
+                       "report or the refunds CSV beside it (the first: "
+                       f"{_shown_id(charge)}, {file} row {row})")
         for code, name, count, shown in self.absences_beside_quarantine():
             more = count - len(shown)
             out.append(f"{name} found {counted(count, 'case', spec=',')} holding rows the "

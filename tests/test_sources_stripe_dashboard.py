@@ -349,3 +349,50 @@ def test_a_payment_conflicting_with_another_exports_is_not_told_read_without_a_f
     assert sorted(zip(lines["field"].fillna(""), lines["record_read"], strict=True)) == [
         ("Amount Refunded", "no"), ("id", "no")]
     assert not any("of one field alone" in line for line in result.summary_lines()[:2])
+
+
+def test_a_check_tells_the_refunded_payments_no_case_holds(tmp_path: Path) -> None:
+    """A refunded payment no ticket names is left out as a sale: its refund is in no case
+    and no finding. The check warns of it, naming the first (before, warnings [] and 0
+    findings, where the same refund from the refunds CSV is a case with findings). A
+    payment not refunded is no such payment; beside the refunds CSV the refund is a case."""
+    export = _export(tmp_path / "unified_payments.csv",
+                     _row("ch_1", "2026-05-24 22:41:03", "95.25", "0.00", "eur", "Paid"),
+                     _row("ch_2", "2026-05-24 22:41:03", "95.25", "95.25", "eur", "Refunded",
+                          refunded_at="2026-07-02 06:45:20", order="O-2"),
+                     _row("ch_3", "2026-05-25 10:00:00", "20.00", "5.00", "eur", "Paid"))
+    alone = _check(tmp_path / "alone", export)
+    told = [w for w in alone["manifest"]["warnings"]  # type: ignore[index]
+            if "in no case" in w]
+    assert told == [
+        "2 payments that a Stripe Dashboard payments export shows refunded (Amount "
+        "Refunded) are in no case: no ticket names them and no input itemises the refund, "
+        "so the payment is left out as a sale and its refund is not audited at all; read "
+        "the refunds from the itemized balance change report or the refunds CSV beside it "
+        "(the first: ch_2, unified_payments.csv row 3)"]
+    refunds = tmp_path / "refunds.csv"
+    refunds.write_text("id,charge,amount,currency,created,status,reason\n"
+                       "re_1,ch_2,9525,eur,2026-07-02 06:45:20,succeeded,requested_by_customer\n"
+                       "re_2,ch_3,500,eur,2026-07-02 07:00:00,succeeded,requested_by_customer\n",
+                       encoding="utf-8")
+    beside = _check(tmp_path / "beside", export, refunds)
+    assert not [w for w in beside["manifest"]["warnings"]  # type: ignore[index]
+                if "Dashboard" in w]
+    assert beside["findings"]
+
+
+def test_the_warning_finds_a_payment_whose_id_holds_a_space(tmp_path: Path) -> None:
+    """The payment of an Amount Refunded line is the one its record names (the line's
+    hint), not a word parsed from the reason: an id holding a space (`ch_... x`) is
+    counted (before, the reason's `of payment (\\S+):` missed it and its case)."""
+    export, _ = _as_dashboard_export(tmp_path / "unified_payments.csv")
+    with export.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    at = next(k for k, r in enumerate(rows) if k and r[14] == "Refunded")
+    rows[at][0] += " x"
+    _export(export, *rows[1:])
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    alone = _check(tmp_path / "alone", *tickets, export)
+    told = [w for w in alone["manifest"]["warnings"]  # type: ignore[index]
+            if "Dashboard payments export gives only as a total" in w]
+    assert len(told) == 1 and told[0].startswith("128 cases hold a payment whose refund")

@@ -137,6 +137,11 @@ class ImportResult:
     dispute_lines`) that correlation's cases name by the payment they name (texts: `case`,
     `charge`): a refund paid in such a case may have paid the customer back twice (the
     check warns of it). None where none, or before correlation."""
+    not_itemised: pd.DataFrame | None = None
+    """The quarantine lines of a Stripe Dashboard payment's refunded total (`audit.sources.
+    payments.REFUND_NOT_ITEMISED`), by the payment they are of (texts: `charge`, from the
+    line's hint, not its reason; `file`, `row`): the check tells the cases holding such a
+    payment, and the payments no case holds. None where none, or before correlation."""
     restated: np.ndarray | None = None
     """Per event of `log`, where a canonical log's events of exports were taken back as
     their records stated them to be correlated again (`audit.correlate.restated`): the

@@ -250,9 +250,21 @@ def _name_hinted_cases(result: ImportResult) -> None:
     either way, after the lines of a chargeback or dispute named by the charge they name are
     kept (`ImportResult.disputes`)."""
     hints, result.quarantine_hints = result.quarantine_hints, None
-    result.disputes = None
+    result.disputes = result.not_itemised = None
     if hints is None or result.quarantine.empty:
         return
+    # A Dashboard payment's refunded total, by the payment its line's hint names (before,
+    # parsed from the reason's text, where an id holding a space was not found)
+    from audit.sources.payments import REFUND_NOT_ITEMISED
+
+    totals = (result.quarantine["reason"].astype(str).str.contains(
+        REFUND_NOT_ITEMISED, regex=False).to_numpy(dtype=bool)
+        & (hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object) != ""))
+    if totals.any():
+        result.not_itemised = pd.DataFrame({
+            "charge": hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object)[totals].astype(str),
+            "file": result.quarantine["file"].to_numpy(dtype=object)[totals].astype(str),
+            "row": result.quarantine["row"].to_numpy(dtype=object)[totals]})
     cases = result.quarantine["case"].astype(object).fillna("").to_numpy(copy=True)
     unnamed = cases == ""
     open_lines = unnamed.copy()  # (the lines whose case is still to be looked for)
