@@ -396,3 +396,28 @@ def test_the_warning_finds_a_payment_whose_id_holds_a_space(tmp_path: Path) -> N
     told = [w for w in alone["manifest"]["warnings"]  # type: ignore[index]
             if "Dashboard payments export gives only as a total" in w]
     assert len(told) == 1 and told[0].startswith("128 cases hold a payment whose refund")
+
+
+def test_a_refunded_date_is_checked_and_a_refunded_status_without_a_total_told(
+        tmp_path: Path) -> None:
+    """A `Refunded date (UTC)` that is no time is not copied into the reason (before, a
+    40,000-character cell gave a 40,430-character reason); a payment whose status says
+    refunded with an empty `Amount Refunded` gets its line too (before, none and no note)."""
+    path = _export(
+        tmp_path / "unified_payments.csv",
+        _row("ch_1", "2026-07-01 08:15:00", "49.90", "10.00", "eur", "Paid",
+             refunded_at="9" * 40_000),
+        _row("ch_2", "2026-07-01 09:00:00", "20.00", "", "eur", "Refunded",
+             refunded_at="2026-07-03 10:00:00"),
+        _row("ch_3", "2026-07-01 10:00:00", "20.00", "", "eur", "Paid"))
+    result = import_sources([(path, None)])
+    lines = result.quarantine.sort_values("row")
+    assert lines[["row", "field", "record_read"]].values.tolist() == [
+        [2, "Amount Refunded", "yes"], [3, "Amount Refunded", "yes"]]
+    first, second = lines["reason"].tolist()
+    assert len(first) < 1_000 and "its Refunded date (UTC) is no time of the export" in first
+    assert second.startswith("payment ch_2's status says refunded and its Amount Refunded "
+                             "is empty") and "2026-07-03 10:00:00 is one date" in second
+    assert (result.files[0].imported, result.files[0].fields_unread) == (3, 2)
+    assert any("1 payment whose status says refunded states no Amount Refunded (the first: "
+               "row 3, ch_2)" in n for n in result.notes)

@@ -878,6 +878,9 @@ _PAYMENTS_STATUS = {"paid": "succeeded", "refunded": "succeeded",
 """The Dashboard's payment statuses read: `Paid`, `Refunded` (the payment went through; its
 refunds are no payouts of this export, see `_REFUND_UNREAD`), `Failed`. Any other status is
 quarantined, never guessed."""
+_REFUNDED_STATUSES = ("refunded", "partially refunded")
+"""The statuses saying a payment was refunded: such a payment with no `Amount Refunded`
+is a quarantine line of that field alone, as a total is."""
 _PAYMENT_ID_PREFIXES = ("ch_", "py_")
 
 
@@ -901,12 +904,24 @@ def stripe_payments_created(header: Collection[str]) -> str | None:
     return next((str(h) for h in header if _CREATED_COLUMN.match(str(h))), None)
 
 
-def _refund_unread(refunded: str, currency: str, charge: str, date: str | None) -> str:
+def _refund_unread(refunded: str | None, currency: str, charge: str, date: str | None) -> str:
     """Why a payment's `Amount Refunded` is not read as a payout (its quarantine line of
-    that field alone: the payment is read as the purchase)."""
-    when = (f"; its Refunded date (UTC) {date} is one date for however many refunds"
-            if date else "")
-    return (f"{refunded} {currency} refunded of payment {charge}: {REFUND_NOT_ITEMISED}: "
+    that field alone: the payment is read as the purchase). `refunded` None: the payment's
+    status says refunded and the export gives no amount refunded. The date is told where
+    it is a time of the export, else said to be none (before, the cell went into the reason
+    whole: a 40,000-character cell gave a 40,430-character reason)."""
+    when = ""
+    if date:
+        try:
+            _dashboard_time(date)
+            when = (f"; its Refunded date (UTC) {date.strip()} is one date for however many "
+                    "refunds")
+        except BadValue:
+            when = "; its Refunded date (UTC) is no time of the export (not read)"
+    what = (f"{refunded} {currency} refunded of payment {charge}" if refunded is not None
+            else f"payment {charge}'s status says refunded and its Amount Refunded is empty "
+                 "(the amount refunded not known)")
+    return (f"{what}: {REFUND_NOT_ITEMISED}: "
             "no refund id, time, executor or ticket of "
             f"each{when}; not read as a payout (none is made up), so this case's payouts "
             "are not judged from this file: read the refunds from the itemized balance "
@@ -942,6 +957,7 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
     _read_from(collector, export, "Amount", "Currency", created)
     _ids_read_from(collector, export, "stripe:", "id", idents)
     refunded_rows: list[tuple[int, str]] = []
+    unstated: list[tuple[int, str]] = []  # refunded by status, no Amount Refunded given
     totals: dict[str, Decimal] = {}
     for k in range(export.size):
         record, row = export.record(k), export.rows[k]
@@ -991,6 +1007,13 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
         collector.add(row, _charge(cfg, record, base, ident, status, None))
         text = str(record["Amount Refunded"]).strip()
         if not text:
+            if str(record["Status"]).strip().lower() in _REFUNDED_STATUSES:
+                # (refunded, by its status, of an amount not given: a line, not silence)
+                collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
+                                     _refund_unread(None, currency, ident,
+                                                    _cell(record, "Refunded date (UTC)")),
+                                     case=case, alone=True)
+                unstated.append((row, ident))
             continue
         try:
             refunded = parse_major_in(text, currency)
@@ -1023,6 +1046,13 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
             "does not itemise: read as purchases only, no payout made up (each a quarantine "
             "line of Amount Refunded with its case); read the itemized balance change "
             "report or the refunds CSV beside it to audit the refunds")
+    if unstated:
+        row, ident = unstated[0]
+        collector.notes.append(
+            f"{path.name}: {counted(len(unstated), 'payment')} whose status says refunded "
+            f"state{'s' if len(unstated) == 1 else ''} no Amount Refunded (the first: row "
+            f"{row}, {ident}): each read as its purchase only, a quarantine line of Amount "
+            "Refunded with its case")
     return collector
 
 
