@@ -421,3 +421,18 @@ def test_a_refunded_date_is_checked_and_a_refunded_status_without_a_total_told(
     assert (result.files[0].imported, result.files[0].fields_unread) == (3, 2)
     assert any("1 payment whose status says refunded states no Amount Refunded (the first: "
                "row 3, ch_2)" in n for n in result.notes)
+
+
+def test_the_refusal_of_refund_ids_names_the_first_row_holding_one(tmp_path: Path) -> None:
+    """A payments export with a refund id among its payments is refused naming the row
+    (before, the file and field alone: which of thousands of rows, not said)."""
+    path = _export(tmp_path / "unified_payments.csv",
+                   _row("ch_1", "2026-07-01 08:15:00", "49.90", "0.00", "eur", "Paid"),
+                   _row("ch_2", "2026-07-01 08:15:00", "49.90", "0.00", "eur", "Paid"),
+                   _row(" re_9", "2026-07-01 08:15:00", "49.90", "0.00", "eur", "Paid"),
+                   _row("pyr_1", "2026-07-01 08:15:00", "49.90", "0.00", "eur", "Paid"))
+    with pytest.raises(InputError) as raised:
+        read_source(path, "stripe")
+    assert raised.value.row == 4
+    assert "unified_payments.csv: row 4: field 'id': refund ids (re_, pyr_)" in str(
+        raised.value)

@@ -876,7 +876,7 @@ _CREATED_COLUMN = re.compile(r"^Created( date)? \((?P<zone>[^()]*)\)$")
 _PAYMENTS_STATUS = {"paid": "succeeded", "refunded": "succeeded",
                     "partially refunded": "succeeded", "failed": "failed"}
 """The Dashboard's payment statuses read: `Paid`, `Refunded` (the payment went through; its
-refunds are no payouts of this export, see `_REFUND_UNREAD`), `Failed`. Any other status is
+refunds are no payouts of this export, see `_refund_unread`), `Failed`. Any other status is
 quarantined, never guessed."""
 _REFUNDED_STATUSES = ("refunded", "partially refunded")
 """The statuses saying a payment was refunded: such a payment with no `Amount Refunded`
@@ -945,11 +945,19 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
             "columns are read (Created date (UTC), or Created (UTC) in older exports); "
             "export it again with the time zone UTC", file=path, field=found)
     if _has_refund_ids(read[0].frame):
+        # (the first row holding one named: before, the file and field alone)
+        ids = stripped(text_columns(read[0].frame, ["id"])["id"])
+        refund = np.zeros(len(ids), dtype=bool)
+        for prefix in STRIPE_REFUND_ID_PREFIXES:
+            refund |= pc.fill_null(pc.starts_with(ids, prefix), False).to_numpy(
+                zero_copy_only=False)
+        first = int(np.flatnonzero(refund)[0])
         raise InputError(
             "refund ids (re_, pyr_) in a Stripe Dashboard export: the Dashboard's refunds "
             "export is not read (its columns are not verified, see docs/sources.md); read "
             "the refunds from the itemized balance change report (Reports > Balance, "
-            "itemized) or the API's refunds CSV instead", file=path, field="id")
+            "itemized) or the API's refunds CSV instead", file=path,
+            row=int(read[0].rows[first]), field="id")
     export, collector = _start(path, "stripe", ("id", "Amount", "Amount Refunded",
                                                 "Currency", "Status", created),
                                encoding, "Stripe Dashboard payments", read)
