@@ -2090,33 +2090,40 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
 
 @main.command()
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--sums-sha256", "sums", metavar="HEX",
+              help="The sha256 of SHA256SUMS recorded apart from the folder when it was "
+              "filed (verify prints it): the folder's must be it. Only this shows the files "
+              "are those filed.")
 @click.option("--run-id", "expected", metavar="HEX",
               help="The run id recorded apart from the folder when it was filed (its "
-              "report.html's header, findings.xlsx's Summary): the folder's must be it.")
+              "report.html's header, findings.xlsx's Summary): the folder's must be it. It "
+              "names the run (inputs, settings, code), not its files: findings removed and "
+              "SHA256SUMS rewritten leave it as it was.")
 @click.pass_obj
 @reports_input_errors
-def verify(settings: Settings, folder: Path, expected: str | None) -> None:
+def verify(settings: Settings, folder: Path, sums: str | None, expected: str | None) -> None:
     """Verify a check's output folder as filed: each file SHA256SUMS lists against its
-    sha256, findings.json's run id recomputed from its manifest, and report.html and
-    findings.xlsx naming that run id.
+    sha256, findings.json's run id recomputed from its manifest and its findings against
+    its summary, and report.html and findings.xlsx naming that run id.
 
     Exit code 0 where every file listed holds its sha256 and the run id is the one the
-    manifest gives, its reports give (and --run-id gives); 1 where one differs (each named:
-    a file changed or missing, findings.json not listed, its run id not its manifest's or
-    none recorded, a report naming another, another run id than --run-id's); 2 where the
-    folder, its SHA256SUMS or its findings.json cannot be read as a check's. Files not
-    listed are named, not verified.
-    Neither SHA256SUMS nor the run id is a seal (whoever edits a file can rewrite both):
-    the sha256 of SHA256SUMS, printed, or the run id shows the folder as filed against a
-    copy recorded apart from it.
+    manifest gives, its reports give (and --run-id gives), and SHA256SUMS' sha256 is
+    --sums-sha256's; 1 where one differs (each named: a file changed or missing,
+    findings.json not listed, its run id not its manifest's or none recorded, its findings
+    not its summary's, a report naming another, another run id than --run-id's, another
+    sha256 than --sums-sha256's); 2 where the folder, its SHA256SUMS or its findings.json
+    cannot be read as a check's. Files not listed are named, not verified.
+    Neither SHA256SUMS nor the run id is a seal (whoever edits a file can rewrite both).
+    Only the sha256 of SHA256SUMS, printed, against --sums-sha256 recorded apart from the
+    folder at filing shows the files are those filed; the run id names the run.
 
     \b
     Example:
-      refund-audit verify out/2026-q3 --run-id 4b1fa596...
+      refund-audit verify out/2026-q3 --sums-sha256 9c0e41d2... --run-id 4b1fa596...
     """
     from audit.verify import verify_folder
 
-    found = verify_folder(folder, expected)
+    found = verify_folder(folder, expected, sums)
     for line in found.lines:
         settings.say(f"{folder}: {line}")
     for line in found.differs:

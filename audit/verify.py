@@ -4,10 +4,13 @@ the one its manifest gives (`audit.runid.run_id_status`), and report.html and fi
 name that run id (`SHOWN_IN`).
 
 What it can show, and what not: SHA256SUMS and findings.json are written by the run, and
-someone who edits a file can rewrite SHA256SUMS and the run id too (neither is a seal). A
-folder verifies as filed where the sha256 of its SHA256SUMS, which `verify` prints, or its
-run id (`--run-id`) is the one recorded apart from it when it was filed (in the filing's
-minutes, a ticket, a signed mail).
+someone who edits a file can rewrite SHA256SUMS and the run id too (neither is a seal).
+Only the sha256 of SHA256SUMS, which `verify` prints, given as `--sums-sha256` as recorded
+apart from the folder when it was filed (in the filing's minutes, a ticket, a signed mail),
+shows the files are those filed. The run id (`--run-id`) names the run (its inputs,
+settings, code), not its files: findings removed from findings.json and findings.csv, and
+SHA256SUMS rewritten, leave it as it was. findings.json is also read as `diff` reads it
+(`audit.rundiff.load_run`): its findings against its summary's counts.
 """
 
 from __future__ import annotations
@@ -57,6 +60,22 @@ def _names(path: Path, member: str | None, text: str) -> bool | None:
         return None
 
 
+def _consistent(findings: Path) -> str | None:
+    """Why findings.json does not hold together as `diff` reads it (`audit.rundiff.load_run`:
+    its findings against its summary's counts, each finding's fields, its waivers), or None
+    where it does: a finding removed and SHA256SUMS rewritten leave the run id as it was,
+    not the summary's counts."""
+    from audit.rundiff import load_run
+
+    try:
+        load_run(findings, "findings.json")
+    except InputError as exc:
+        where = f"field '{exc.field}': " if exc.field else ""
+        line = f" (line {exc.row})" if exc.row is not None else ""
+        return f"findings.json: {where}{exc.message}{line}"
+    return None
+
+
 @dataclass
 class Verified:
     """What `verify_folder` found: `lines` to print, `differs` (each difference in words:
@@ -103,18 +122,27 @@ def read_sums(folder: Path) -> tuple[list[tuple[str, str]], str]:
     return sums, hashlib.sha256(data).hexdigest()
 
 
-def verify_folder(folder: Path, expected_run_id: str | None = None) -> Verified:
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+"""A sha256 (or a run id) as the tool writes it: 64 lower-case hex digits."""
+
+
+def verify_folder(folder: Path, expected_run_id: str | None = None,
+                  expected_sums: str | None = None) -> Verified:
     """Verify `folder`, a check's output folder (`audit.verify`): each file of SHA256SUMS
     against its sha256 (missing, or other bytes: a difference), findings.json listed there
     and its run id recomputed from its manifest (`run_id_status`: not matching, or none
-    recorded, a difference), and, where given, the run id against `expected_run_id`.
+    recorded, a difference), its findings against its summary (`_consistent`), where given,
+    the run id against `expected_run_id` and SHA256SUMS' sha256 against `expected_sums`.
     InputError (exit code 2) where SHA256SUMS or findings.json cannot be read as a
-    check's."""
+    check's, or `expected_sums` is no sha256."""
     from audit.runid import NOT_A_SEAL, _manifest, run_id, run_id_status
 
     if not folder.is_dir():
         raise InputError("not a folder (give the folder a check wrote its reports into)",
                          file=folder)
+    if expected_sums is not None and not SHA256_HEX.fullmatch(expected_sums.strip().lower()):
+        raise InputError("not a sha256 (64 hex digits): give the sha256 of SHA256SUMS "
+                         "recorded when the folder was filed", field="--sums-sha256")
     sums, sums_sha256 = read_sums(folder)
     out = Verified()
     listed = {name for name, _ in sums}
@@ -138,6 +166,10 @@ def verify_folder(folder: Path, expected_run_id: str | None = None) -> Verified:
                      f"it lists; its own sha256 {sums_sha256} (record it apart from the "
                      "folder when filing it: a file edited and SHA256SUMS rewritten to "
                      "match give another)")
+    if expected_sums is not None and sums_sha256 != expected_sums.strip().lower():
+        out.differs.append(f"{CHECKSUMS_FILE}: sha256 {sums_sha256}, not the {expected_sums} "
+                           "given (--sums-sha256): not the files filed (a file changed, added "
+                           f"or removed and {CHECKSUMS_FILE} rewritten to match)")
     unlisted = sorted(p.name for p in folder.iterdir()
                       if p.name not in listed and p.name != CHECKSUMS_FILE)
     if unlisted:
@@ -173,6 +205,9 @@ def verify_folder(folder: Path, expected_run_id: str | None = None) -> Verified:
     else:
         out.differs.append(f"findings.json: run id {recorded} recorded, {computed} computed "
                            "from its manifest: the manifest was edited since its check")
+    told = _consistent(findings)
+    if told is not None:
+        out.differs.append(told)
     for name, member in SHOWN_IN.items():
         if recorded is None or not (folder / name).is_file():
             continue

@@ -176,3 +176,51 @@ def test_verify_tells_another_runs_report_with_its_sums_rewritten(
     assert "NOT verified: 1 difference" in output
     other = "findings.xlsx" if report == "report.html" else "report.html"
     assert f"{other}: names run id {run_id}" in output
+
+
+def _rewrite_sums(folder: Path) -> None:
+    """SHA256SUMS written again for the files it lists, as they are now (as `sha256sum`)."""
+    sums = folder / "SHA256SUMS"
+    names = [line.split("  ", 1)[1] for line in sums.read_text("utf-8").splitlines()]
+    sums.write_text("".join(
+        f"{hashlib.sha256((folder / name).read_bytes()).hexdigest()}  {name}\n"
+        for name in names), encoding="utf-8")
+
+
+def test_verify_tells_a_finding_removed_with_its_sums_rewritten(runs: dict[str, Any],
+                                                                tmp_path: Path) -> None:
+    """A finding removed from findings.json and its row from findings.csv, SHA256SUMS
+    rewritten: the run id is as filed (it names the run, not its files), so --run-id holds;
+    findings.json's summary counts one finding more than it lists, and SHA256SUMS' sha256
+    is not the one recorded at filing (--sums-sha256). Before, `verify --run-id` printed
+    'verified', exit 0."""
+    folder = _filed(runs, tmp_path)
+    filed_sums = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
+    path = folder / "findings.json"
+    document = json.loads(path.read_text("utf-8"))
+    listed = len(document["findings"])
+    del document["findings"][0]
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    rows = (folder / "findings.csv").read_bytes().split(b"\r\n")
+    (folder / "findings.csv").write_bytes(b"\r\n".join(rows[:1] + rows[2:]))
+    _rewrite_sums(folder)
+    run_id = document["manifest"]["run_id"]
+    code, output = _verify(folder, "--run-id", run_id)
+    assert code == 1, output
+    assert (f"findings.json: field 'summary.findings': the document lists {listed - 1} "
+            in output and f"its summary counts {listed} open" in output)
+    assert "not the " + run_id not in output
+    code, output = _verify(folder, "--run-id", run_id, "--sums-sha256", filed_sums)
+    assert code == 1, output
+    assert f"not the {filed_sums} given (--sums-sha256): not the files filed" in output
+    assert "NOT verified: 2 differences" in output
+
+
+def test_verify_holds_with_the_sums_sha256_filed(runs: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    folder = _filed(runs, tmp_path)
+    filed_sums = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
+    code, output = _verify(folder, "--sums-sha256", filed_sums.upper())
+    assert code == 0, output
+    code, output = _verify(folder, "--sums-sha256", "4b1f")
+    assert code == 2 and "field '--sums-sha256': not a sha256 (64 hex digits)" in output
