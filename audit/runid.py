@@ -405,9 +405,14 @@ def _no_constant(name: str) -> Any:
 
 def _manifest(name: str) -> dict[str, Any]:
     """The manifest of findings.json `name`, a ValueError saying why where it has none."""
+    return manifest_of(Path(name).read_bytes())
+
+
+def manifest_of(data: bytes) -> dict[str, Any]:
+    """The manifest of a findings.json of bytes `data`, a ValueError saying why where it has
+    none (UnicodeDecodeError is one)."""
     try:
-        document = json.loads(Path(name).read_bytes().decode("utf-8"),
-                              parse_constant=_no_constant)
+        document = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except RecursionError:
         raise ValueError("nested too deeply to be read") from None
     manifest = document.get("manifest") if isinstance(document, dict) else None

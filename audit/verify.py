@@ -16,11 +16,14 @@ SHA256SUMS rewritten, leave it as it was. findings.json is also read as `diff` r
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from audit.digest import CHECKSUMS_FILE, sha256_of
+from audit.digest import CHECKSUMS_FILE
 from audit.errors import InputError
 
 SUM_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
@@ -38,14 +41,60 @@ SEARCH_LIMIT = 256 << 20
 most looking for the run id: a hostile workbook's sheet may inflate without end."""
 
 
+class NotAFile(Exception):
+    """A name of the folder that is not a regular file: a symbolic link (not followed: it may
+    lead outside the folder), a FIFO, a device, a socket (never read: one may block or
+    never end). A check writes regular files only."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading where it is a regular file of the folder itself: NotAFile
+    naming what it is else (a symbolic link is not followed, a FIFO is not waited on:
+    O_NOFOLLOW | O_NONBLOCK, the kind asked of the open file, fstat, not of the name);
+    FileNotFoundError, IsADirectoryError and other OSErrors as `open` raises them."""
+    link = NotAFile("a symbolic link (not followed: check writes none)")
+    if os.path.islink(path):  # (and O_NOFOLLOW, where the system has it, for a link made
+        raise link            # since)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                             | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        if os.path.islink(path):
+            raise link from None
+        raise exc
+    kind = os.fstat(descriptor).st_mode
+    if stat.S_ISDIR(kind):
+        os.close(descriptor)
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(kind):
+        os.close(descriptor)
+        what = ("a FIFO" if stat.S_ISFIFO(kind) else "a device"
+                if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else
+                "a socket" if stat.S_ISSOCK(kind) else "not a regular file")
+        raise NotAFile(f"{what}, not a file (not read: check writes files only)")
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
+def _sha256(path: Path) -> str:
+    """The sha256 of regular file `path` (`open_regular`)."""
+    digest = hashlib.sha256()
+    with open_regular(path) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _names(path: Path, member: str | None, text: str) -> bool | None:
     """Whether `path` (its zip `member`, where given) holds `text` (ASCII) within its first
-    `SEARCH_LIMIT` bytes; None where it cannot be read so (not a zip, no such member)."""
+    `SEARCH_LIMIT` bytes; None where it cannot be read so (not a zip, no such member);
+    NotAFile where it is no regular file (`open_regular`)."""
     import zipfile
 
     needle = text.encode("ascii")
     try:
-        with (zipfile.ZipFile(path).open(member) if member else path.open("rb")) as handle:
+        with open_regular(path) as raw, (
+                zipfile.ZipFile(raw).open(member) if member else raw) as handle:
             tail, read = b"", 0
             while read < SEARCH_LIMIT:
                 block = handle.read(1 << 20)
@@ -92,7 +141,10 @@ def read_sums(folder: Path) -> tuple[list[tuple[str, str]], str]:
     and not read outside the folder), naming its line."""
     path = folder / CHECKSUMS_FILE
     try:
-        data = path.read_bytes()
+        with open_regular(path) as handle:
+            data = handle.read()
+    except NotAFile as exc:
+        raise InputError(f"{exc}: nothing to verify the files against", file=path) from None
     except FileNotFoundError:
         raise InputError(f"no {CHECKSUMS_FILE}: not a folder a check wrote (check writes it "
                          "beside its reports), or it was removed; nothing to verify the "
@@ -135,7 +187,7 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     the run id against `expected_run_id` and SHA256SUMS' sha256 against `expected_sums`.
     InputError (exit code 2) where SHA256SUMS or findings.json cannot be read as a
     check's, or `expected_sums` is no sha256."""
-    from audit.runid import NOT_A_SEAL, _manifest, run_id, run_id_status
+    from audit.runid import NOT_A_SEAL, manifest_of, run_id, run_id_status
 
     if not folder.is_dir():
         raise InputError("not a folder (give the folder a check wrote its reports into)",
@@ -149,7 +201,10 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     for name, digest in sums:
         path = folder / name
         try:
-            now = sha256_of(path)
+            now = _sha256(path)
+        except NotAFile as exc:
+            out.differs.append(f"{name}: listed in {CHECKSUMS_FILE}, here {exc}")
+            continue
         except FileNotFoundError:
             out.differs.append(f"{name}: listed in {CHECKSUMS_FILE}, not in the folder")
             continue
@@ -176,17 +231,28 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
         out.lines.append(f"not listed in {CHECKSUMS_FILE} (not the run's, or added since; "
                          f"not verified): {', '.join(unlisted)}")
     findings = folder / "findings.json"
-    if not findings.is_file() and "findings.json" in listed:  # (told missing above)
+    try:
+        with open_regular(findings) as handle:
+            data = handle.read()
+    except NotAFile as exc:
+        if "findings.json" not in listed:  # (else told above)
+            out.differs.append(f"findings.json: {exc}")
         out.differs.append("findings.json: its run id cannot be recomputed")
         return out
-    if not findings.is_file():
+    except (FileNotFoundError, IsADirectoryError):
+        if "findings.json" in listed:  # (told missing above)
+            out.differs.append("findings.json: its run id cannot be recomputed")
+            return out
         raise InputError("no findings.json: its run id cannot be recomputed (a check with "
-                         "json in --format writes it)", file=folder)
+                         "json in --format writes it)", file=folder) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=findings) from None
     if "findings.json" not in listed:
         out.differs.append(f"findings.json: not listed in {CHECKSUMS_FILE}: its manifest "
                            "cannot be shown to be the run's")
     try:
-        manifest = _manifest(str(findings))
+        manifest = manifest_of(data)
+        del data
         status = run_id_status(manifest)
         computed = run_id(manifest)
     except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
@@ -209,9 +275,14 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     if told is not None:
         out.differs.append(told)
     for name, member in SHOWN_IN.items():
-        if recorded is None or not (folder / name).is_file():
+        if recorded is None or not os.path.lexists(folder / name):
             continue
-        shown = _names(folder / name, member, str(recorded))
+        try:
+            shown = _names(folder / name, member, str(recorded))
+        except NotAFile as exc:
+            if name not in listed:  # (else told above)
+                out.differs.append(f"{name}: {exc}")
+            continue
         if shown is None:
             out.differs.append(f"{name}: cannot be read (its run id not found)")
         elif not shown:

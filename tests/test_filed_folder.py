@@ -224,3 +224,53 @@ def test_verify_holds_with_the_sums_sha256_filed(runs: dict[str, Any],
     assert code == 0, output
     code, output = _verify(folder, "--sums-sha256", "4b1f")
     assert code == 2 and "field '--sums-sha256': not a sha256 (64 hex digits)" in output
+
+
+def _listed_as_is(folder: Path, name: str, digest: str) -> None:
+    with (folder / "SHA256SUMS").open("a", encoding="utf-8") as sums:
+        sums.write(f"{digest}  {name}\n")
+
+
+def test_verify_does_not_follow_a_symbolic_link_out_of_the_folder(runs: dict[str, Any],
+                                                                  tmp_path: Path) -> None:
+    """A name SHA256SUMS lists that is a symbolic link to a file outside the folder, listed
+    with that file's sha256: a difference, the link not followed. Before, the file outside
+    was read and verified (exit 0)."""
+    folder = _filed(runs, tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the run's\n", encoding="utf-8")
+    (folder / "link.txt").symlink_to(Path("..") / "outside.txt")
+    _listed_as_is(folder, "link.txt", hashlib.sha256(outside.read_bytes()).hexdigest())
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert "link.txt: listed in SHA256SUMS, here a symbolic link (not followed" in output
+
+
+@pytest.mark.parametrize("report", ["findings.json", "report.html"])
+def test_verify_does_not_follow_a_report_linked_elsewhere(runs: dict[str, Any],
+                                                          tmp_path: Path, report: str) -> None:
+    """findings.json or report.html a symbolic link to the very file, kept outside the folder
+    (SHA256SUMS lists its sha256): a difference, not read through the link."""
+    folder = _filed(runs, tmp_path)
+    (folder / report).rename(tmp_path / report)
+    (folder / report).symlink_to(tmp_path / report)
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert f"{report}: listed in SHA256SUMS, here a symbolic link" in output
+
+
+def test_verify_does_not_wait_on_a_fifo(runs: dict[str, Any], tmp_path: Path) -> None:
+    """A FIFO SHA256SUMS lists (nobody writing into it): a difference at once. Before,
+    verify waited on it for ever (run here in a process of its own, so that the test fails
+    at the timeout rather than hangs)."""
+    import os
+    import subprocess
+    import sys
+
+    folder = _filed(runs, tmp_path)
+    os.mkfifo(folder / "pipe")
+    _listed_as_is(folder, "pipe", "0" * 64)
+    done = subprocess.run([sys.executable, "-m", "audit", "verify", str(folder)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "pipe: listed in SHA256SUMS, here a FIFO, not a file" in done.stdout
