@@ -89,9 +89,11 @@ def _names(path: Path, member: str | None, text: str) -> bool | None:
     """Whether `path` (its zip `member`, where given) holds `text` (ASCII) within its first
     `SEARCH_LIMIT` bytes; None where it cannot be read so (not a zip, no such member);
     NotAFile where it is no regular file (`open_regular`)."""
+    import lzma
     import zipfile
+    import zlib
 
-    needle = text.encode("ascii")
+    needle = text.encode("ascii")  # (a run id: `verify_folder` searches for 64 hex digits only)
     try:
         with open_regular(path) as raw, (
                 zipfile.ZipFile(raw).open(member) if member else raw) as handle:
@@ -105,7 +107,10 @@ def _names(path: Path, member: str | None, text: str) -> bool | None:
                     return True
                 tail = block[-len(needle):]
             return False
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, ValueError, zlib.error,
+            lzma.LZMAError, RuntimeError, NotImplementedError):
+        # (a corrupt deflate stream, a member flagged encrypted, a compression zipfile does
+        # not read: a workbook that cannot be read, not an internal error)
         return None
 
 
@@ -275,8 +280,9 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     if told is not None:
         out.differs.append(told)
     for name, member in SHOWN_IN.items():
-        if recorded is None or not os.path.lexists(folder / name):
-            continue
+        if not isinstance(recorded, str) or not SHA256_HEX.fullmatch(recorded) or \
+                not os.path.lexists(folder / name):
+            continue  # (a run id not of 64 hex digits is told above: not the manifest's)
         try:
             shown = _names(folder / name, member, str(recorded))
         except NotAFile as exc:

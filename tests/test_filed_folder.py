@@ -274,3 +274,69 @@ def test_verify_does_not_wait_on_a_fifo(runs: dict[str, Any], tmp_path: Path) ->
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "pipe: listed in SHA256SUMS, here a FIFO, not a file" in done.stdout
+
+
+def _sheet_entry(data: bytes, signature: bytes) -> int:
+    """Where in workbook bytes `data` the zip header of `signature` (local b'PK\\x03\\x04',
+    central b'PK\\x01\\x02') of the Summary sheet (xl/worksheets/sheet1.xml) begins."""
+    name = b"xl/worksheets/sheet1.xml"
+    at = data.find(signature)
+    while at >= 0:
+        if signature == b"PK\x01\x02":
+            length, start = int.from_bytes(data[at + 28:at + 30], "little"), at + 46
+        else:
+            length, start = int.from_bytes(data[at + 26:at + 28], "little"), at + 30
+        if data[start:start + length] == name:
+            return at
+        at = data.find(signature, at + 4)
+    raise AssertionError("no Summary sheet in the workbook")
+
+
+def _corrupt_deflate(data: bytearray) -> None:
+    at = _sheet_entry(bytes(data), b"PK\x03\x04")
+    start = at + 30 + int.from_bytes(data[at + 26:at + 28], "little") + int.from_bytes(
+        data[at + 28:at + 30], "little")
+    data[start:start + 8] = b"\xff" * 8  # (a deflate block of a reserved type)
+
+
+def _flag_encrypted(data: bytearray) -> None:
+    data[_sheet_entry(bytes(data), b"PK\x01\x02") + 8] |= 1
+
+
+def _unknown_compression(data: bytearray) -> None:
+    at = _sheet_entry(bytes(data), b"PK\x01\x02")
+    data[at + 10:at + 12] = (99).to_bytes(2, "little")
+
+
+@pytest.mark.parametrize("damage", [_corrupt_deflate, _flag_encrypted, _unknown_compression])
+def test_verify_tells_a_workbook_it_cannot_read(runs: dict[str, Any], tmp_path: Path,
+                                                damage: Any) -> None:
+    """findings.xlsx whose Summary sheet is a corrupt deflate stream, flagged encrypted, or of
+    a compression zipfile does not read, SHA256SUMS rewritten: a difference ('cannot be
+    read', exit 1). Before, an internal error with a traceback (zlib.error, RuntimeError,
+    NotImplementedError; exit 2)."""
+    folder = _filed(runs, tmp_path)
+    data = bytearray((folder / "findings.xlsx").read_bytes())
+    damage(data)
+    (folder / "findings.xlsx").write_bytes(bytes(data))
+    _rewrite_sums(folder)
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert "findings.xlsx: cannot be read (its run id not found)" in output
+    assert "NOT verified: 1 difference" in output
+
+
+def test_verify_tells_a_run_id_not_of_hex_digits(runs: dict[str, Any], tmp_path: Path) -> None:
+    """A manifest's run id edited to 'dée', SHA256SUMS rewritten: the run id is not the
+    manifest's (exit 1), the reports not searched for it. Before, an internal error
+    (UnicodeEncodeError, exit 2)."""
+    folder = _filed(runs, tmp_path)
+    path = folder / "findings.json"
+    document = json.loads(path.read_text("utf-8"))
+    document["manifest"]["run_id"] = "dée"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    _rewrite_sums(folder)
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert "findings.json: run id dée recorded, " in output
+    assert "NOT verified: 1 difference" in output
