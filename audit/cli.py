@@ -2111,8 +2111,10 @@ def verify(settings: Settings, folder: Path, sums: str | None, expected: str | N
     --sums-sha256's; 1 where one differs (each named: a file changed or missing,
     findings.json not listed, its run id not its manifest's or none recorded, its findings
     not its summary's, a report naming another, another run id than --run-id's, another
-    sha256 than --sums-sha256's); 2 where the folder, its SHA256SUMS or its findings.json
-    cannot be read as a check's. Files not listed are named, not verified.
+    sha256 than --sums-sha256's, a listed name no regular file); 2 where the folder, its
+    SHA256SUMS or its findings.json cannot be read as a check's. A report's file not
+    listed (report.html, findings.*, the graphs, ...) is a difference; other files not
+    listed are named, not verified.
     Neither SHA256SUMS nor the run id is a seal (whoever edits a file can rewrite both).
     Only the sha256 of SHA256SUMS, printed, against --sums-sha256 recorded apart from the
     folder at filing shows the files are those filed; the run id names the run.

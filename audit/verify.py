@@ -183,6 +183,18 @@ SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 """A sha256 (or a run id) as the tool writes it: 64 lower-case hex digits."""
 
 
+def _a_report(name: str) -> bool:
+    """Whether `name` is one a check writes its reports as (`audit.cli.REPORT_FILES`): a
+    check lists each it writes in SHA256SUMS and removes an earlier run's it does not
+    write, so one unlisted in a check's folder is not as the run left it."""
+    from fnmatch import fnmatchcase
+
+    from audit.cli import REPORT_FILES
+
+    return any(fnmatchcase(name, pattern) for pattern in REPORT_FILES
+               if pattern != CHECKSUMS_FILE)
+
+
 def verify_folder(folder: Path, expected_run_id: str | None = None,
                   expected_sums: str | None = None) -> Verified:
     """Verify `folder`, a check's output folder (`audit.verify`): each file of SHA256SUMS
@@ -232,9 +244,15 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
                            f"or removed and {CHECKSUMS_FILE} rewritten to match)")
     unlisted = sorted(p.name for p in folder.iterdir()
                       if p.name not in listed and p.name != CHECKSUMS_FILE)
-    if unlisted:
+    reports = [name for name in unlisted if _a_report(name)]
+    for name in reports:
+        out.differs.append(f"{name}: a check's report, not listed in {CHECKSUMS_FILE} (a "
+                           "check lists every file it writes, and removes an earlier run's: "
+                           "put here or its line removed since)")
+    others = [name for name in unlisted if name not in reports]
+    if others:
         out.lines.append(f"not listed in {CHECKSUMS_FILE} (not the run's, or added since; "
-                         f"not verified): {', '.join(unlisted)}")
+                         f"not verified): {', '.join(others)}")
     findings = folder / "findings.json"
     try:
         with open_regular(findings) as handle:

@@ -340,3 +340,26 @@ def test_verify_tells_a_run_id_not_of_hex_digits(runs: dict[str, Any], tmp_path:
     assert code == 1, output
     assert "findings.json: run id dée recorded, " in output
     assert "NOT verified: 1 difference" in output
+
+
+def _unlist(folder: Path, name: str) -> None:
+    sums = folder / "SHA256SUMS"
+    sums.write_text("".join(line + "\n" for line in sums.read_text("utf-8").splitlines()
+                            if not line.endswith(f"  {name}")), encoding="utf-8")
+
+
+@pytest.mark.parametrize("report", ["report.html", "findings.csv", "sop-ecommerce.svg"])
+def test_verify_tells_a_report_altered_and_unlisted(runs: dict[str, Any], tmp_path: Path,
+                                                    report: str) -> None:
+    """A report altered and its line removed from SHA256SUMS: a difference even with -q
+    (a check lists every report it writes). Before, an info line that -q silenced, exit 0;
+    a file of no report's name (note.txt) stays an info line."""
+    folder = _filed(runs, tmp_path)
+    with (folder / report).open("ab") as out:
+        out.write(b"<!-- altered -->\n")
+    _unlist(folder, report)
+    (folder / "note.txt").write_text("added later", encoding="utf-8")
+    done = CliRunner().invoke(main, ["-q", "verify", str(folder)])
+    assert done.exit_code == 1, done.output
+    assert f"{report}: a check's report, not listed in SHA256SUMS" in done.output
+    assert "NOT verified: 1 difference" in done.output and "note.txt" not in done.output
