@@ -97,7 +97,8 @@ Within format 2 (with findings.json's format 4), the runs' `rule_versions`,
 `summary.rule_changes` and each finding's `rule_version_change` were added (diff.csv's
 last column): a reader of format 2 that does not know them misreads nothing. The runs'
 `event_order` and `summary.event_order_change` were added within format 2 too, and so was
-`summary.run_id_change` (the parts of the two run ids that differ)."""
+`summary.run_id_change` (the parts of the two run ids that differ; its `not_recorded`, the
+parts neither run records, once in `same`)."""
 
 DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out."""
@@ -1284,23 +1285,28 @@ class RunDiff:
         the parts of the run id that differ between the runs, in the order of
         `audit.runid.RUN_ID_PARTS` (`differs`), their kinds (`kinds`: data, configuration,
         clock, tool), what each run holds of each (`parts`: `audit.runid.identity_changes`)
-        and the parts that are the same (`same`). No part differs where both manifests give
+        the parts that are the same (`same`) and those neither run records (`not_recorded`:
+        `audit.runid.not_recorded`, in neither `differs` nor `same`). No part differs where
+        both manifests give
         the same run id: what a finding new or resolved comes from is then neither the
         inputs, nor the policy, SOPs, options, clock, nor the tool."""
         return self._run_id_change
 
     @cached_property
     def _run_id_change(self) -> dict[str, Any]:
-        from audit.runid import RUN_ID_PARTS, identity_changes, run_id_status
+        from audit.runid import RUN_ID_PARTS, identity_changes, not_recorded, run_id_status
 
         old, new = self.old.manifest, self.new.manifest
         parts = identity_changes(old, new)
+        unknown = not_recorded(old, new)
         return {"old": old.get("run_id"), "new": new.get("run_id"),
                 "old_status": run_id_status(old), "new_status": run_id_status(new),
                 "differs": list(parts),
                 "kinds": [kind for kind in ("data", "configuration", "clock", "tool")
                           if any(RUN_ID_PARTS[part][1] == kind for part in parts)],
-                "same": [part for part in RUN_ID_PARTS if part not in parts],
+                "same": [part for part in RUN_ID_PARTS
+                         if part not in parts and part not in unknown],
+                "not_recorded": unknown,
                 "parts": parts}
 
     def counts(self) -> dict[str, int]:
@@ -2291,16 +2297,28 @@ def run_id_lines(diff: RunDiff) -> list[str]:
 
     head = (f"run ids: OLD {change['old'] or 'none recorded'}, "
             f"NEW {change['new'] or 'none recorded'}")
-    if not parts:
+    unknown = change["not_recorded"]
+    unknown_tool = [p for p in unknown if RUN_ID_PARTS[p][1] == "tool"]
+    neither = f"; neither run records the {words(unknown)}" if unknown else ""
+    if not parts and not unknown:
         return [head + ": every part of the run id is the same in both (the same inputs, "
                 "policy, SOPs, mapping, options, clock, rules' logic versions and code)"]
+    if not parts:
+        return [head + f": every part of the run id both record is the same in both"
+                f"{neither}", f"  the tool cannot be shown the same: neither run records "
+                f"the {words(unknown_tool)}" if unknown_tool else
+                "  what neither records is no part of the tool"]
     lines = [head + f": they differ in the {words(change['differs'])}; the same: "
-             f"{words(change['same']) or 'nothing'}"]
+             f"{words(change['same']) or 'nothing'}{neither}"]
     for part, held in parts.items():
         lines += [f"  {line}" for line in _part_lines(part, held)]
     tool = [p for p in change["differs"] if RUN_ID_PARTS[p][1] == "tool"]
     read = [p for p in change["differs"] if RUN_ID_PARTS[p][1] != "tool"]
-    if not tool:
+    if not tool and unknown_tool:
+        lines.append(f"  the tool cannot be shown the same: neither run records the "
+                     f"{words(unknown_tool)}; what differs between the runs comes from the "
+                     f"{words(read)}, or from the tool")
+    elif not tool:
         lines.append("  the tool is the same in both (code digest, version, rules' logic "
                      "versions, event order): what differs between the runs comes from "
                      f"the {words(read)}, not from the tool")

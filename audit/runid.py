@@ -283,6 +283,21 @@ judged: its digest, version, rule logic versions, event order and formats), so t
 reader of two runs' difference can tell a change of the data from one of the tool."""
 
 
+NULL_IS_A_VALUE = frozenset({"mapping"})
+"""The parts of the run id whose null is something a run records (no mapping used), not a
+part its findings.json was written before (`not_recorded`)."""
+
+
+def not_recorded(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The parts of the run id (`RUN_ID_PARTS`, in its order) that neither manifest records
+    (null in both: findings.json written before the code digest, rule logic versions or
+    event order were): null == null shows nothing the same, so `diff` tells them apart from
+    the parts the same, and does not call the tool the same on them."""
+    was, now = run_identity(old), run_identity(new)
+    return [part for part in RUN_ID_PARTS if part not in NULL_IS_A_VALUE
+            and was.get(part) is None and now.get(part) is None]
+
+
 def _file_entry(entry: Any, *keys: str) -> dict[str, Any] | None:
     return {k: entry.get(k) for k in keys} if isinstance(entry, dict) else None
 

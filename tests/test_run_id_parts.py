@@ -202,3 +202,43 @@ def test_a_part_a_run_does_not_record_is_told_so(part: str, change: Any, line: s
     from audit.rundiff import _part_lines
 
     assert _part_lines(part, change) == [line]
+
+
+def _older(folder: Path, into: Path) -> Path:
+    """A copy of run `folder` whose findings.json is as a check before the code digest, rule
+    logic versions and event order were recorded wrote it (format 3, no run id)."""
+    shutil.copytree(folder, into)
+    document = json.loads((into / "findings.json").read_text("utf-8"))
+    document["manifest"]["format_version"] = 3
+    for key in ("code", "rule_versions", "event_order", "run_id"):
+        document["manifest"].pop(key)
+    (into / "findings.json").write_text(json.dumps(document), encoding="utf-8")
+    return into
+
+
+def test_diff_does_not_call_the_tool_the_same_where_neither_run_records_it(
+        runs: dict[str, Any], tmp_path: Path) -> None:
+    """Two findings.json of format 3 (no code digest, rule logic versions or event order),
+    one input changed: those parts are not recorded, not the same, and the tool cannot be
+    shown the same. Before, null == null read as the same: 'the tool is the same in both
+    ...: what differs between the runs comes from the inputs, not from the tool'."""
+    old = _older(runs["base"][0], tmp_path / "old")
+    new = _older(runs["input"][0], tmp_path / "new")
+    done = CliRunner().invoke(main, ["diff", str(old), str(new), "--out", str(tmp_path / "d")])
+    assert done.exit_code == 0, (done.output, done.exception)
+    change = json.loads((tmp_path / "d" / "diff.json").read_text("utf-8"))[
+        "summary"]["run_id_change"]
+    assert change["differs"] == ["inputs"]
+    assert change["not_recorded"] == ["rule_versions", "event_order", "code"]
+    assert not set(change["not_recorded"]) & set(change["same"])
+    assert "the tool is the same in both" not in done.output
+    assert ("neither run records the rules' logic versions, event order and code digest"
+            in done.output)
+    assert ("the tool cannot be shown the same: neither run records the rules' logic "
+            "versions, event order and code digest; what differs between the runs comes "
+            "from the inputs, or from the tool") in done.output
+    same = CliRunner().invoke(main, ["diff", str(old), str(_older(runs["base"][0],
+                                                                  tmp_path / "again"))])
+    assert same.exit_code == 0, same.output
+    assert "every part of the run id both record is the same in both" in same.output
+    assert "the tool cannot be shown the same" in same.output
