@@ -10,7 +10,9 @@ apart from the folder when it was filed (in the filing's minutes, a ticket, a si
 shows the files are those filed. The run id (`--run-id`) names the run (its inputs,
 settings, code), not its files: findings removed from findings.json and findings.csv, and
 SHA256SUMS rewritten, leave it as it was. findings.json is also read as `diff` reads it
-(`audit.rundiff.load_run`): its findings against its summary's counts.
+(`audit.rundiff.load_run`): its findings against its summary's counts. findings.json is
+read whole (for its manifest, then as diff reads it), with no bound of size: a findings.json
+of a large run takes what `diff` takes to read it (docs/reports.md says so).
 """
 
 from __future__ import annotations
