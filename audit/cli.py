@@ -2134,7 +2134,10 @@ def verify(settings: Settings, folder: Path, sums: str | None, expected: str | N
         click.echo(f"{folder}: NOT verified: {counted(len(found.differs), 'difference')}")
         end_process(ExitCode.FINDINGS)
     settings.say(f"{folder}: verified: every file listed holds its sha256, and the run id "
-                 "is its manifest's and its reports'")
+                 "is its manifest's and its reports'" + (
+                     "; SHA256SUMS is the one filed (--sums-sha256)" if sums is not None else
+                     "; that these are the files filed, only --sums-sha256 (SHA256SUMS' "
+                     "sha256 recorded at filing) shows"))
 
 
 def _refuse_a_run_folder(out: Path) -> None:

@@ -222,6 +222,9 @@ def test_verify_holds_with_the_sums_sha256_filed(runs: dict[str, Any],
     filed_sums = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
     code, output = _verify(folder, "--sums-sha256", filed_sums.upper())
     assert code == 0, output
+    assert "SHA256SUMS is the one filed (--sums-sha256)" in output
+    code, output = _verify(folder)
+    assert code == 0 and "only --sums-sha256 (SHA256SUMS' sha256 recorded at filing)" in output
     code, output = _verify(folder, "--sums-sha256", "4b1f")
     assert code == 2 and "field '--sums-sha256': not a sha256 (64 hex digits)" in output
 
