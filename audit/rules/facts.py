@@ -431,17 +431,26 @@ class CaseFacts:
     @cached_property
     def _undone_status(self) -> Mask:
         """Per sorted event: its payment status is failed or reversed (not pending)."""
-        codes, uniques = _factorize(self.column(C.PAYMENT_STATUS))
-        undone = np.array([str(u).strip().lower() in ("failed", "reversed") for u in uniques]
-                          + [False], dtype=bool)
-        return undone[codes]
+        return self._of_status(("failed", "reversed"))
 
     @cached_property
     def _failed(self) -> Mask:
-        codes, uniques = _factorize(self.column(C.PAYMENT_STATUS))
-        failed = np.array([str(u).strip().lower() in FAILED_STATUSES for u in uniques] + [False],
-                          dtype=bool)
-        return failed[codes]
+        return self._of_status(FAILED_STATUSES)
+
+    def _of_status(self, statuses: Collection[str]) -> Mask:
+        """Per sorted event: its payment status is one of `statuses` (compared without case
+        or surrounding spaces), decided once per distinct status: on a coded column's own
+        codes and categories (before, factorized again, twice: 5 of the 13 ms of the
+        successful payouts at 100k cases)."""
+        values = self.column(C.PAYMENT_STATUS)
+        if isinstance(values, pd.Categorical):
+            codes: Any = values.codes
+            uniques: list[Any] = list(values.categories)
+        else:
+            codes, uniques = _factorize(values)
+        hit = np.array([str(u).strip().lower() in statuses for u in uniques] + [False],
+                       dtype=bool)
+        return cast(Mask, hit[codes])
 
     def positions(self, mask: Mask) -> Ints:
         return np.flatnonzero(mask).astype(np.int64)
@@ -509,6 +518,14 @@ class CaseFacts:
                             index=pd.RangeIndex(len(at)), copy=False)
 
     # --- per-case columns, on first use -------------------------------------------------
+    def _first_at(self, prefix: str) -> Ints:
+        """Per case: the sorted position of its first event of the kind `prefix` names
+        (`_FIRSTS`), -1 where none; kept as "first:<prefix>"."""
+        key = f"first:{prefix}"
+        if key not in self._sorted:
+            self._sorted[key] = self.first_of(self.mask(*_FIRSTS[prefix]))
+        return cast(Ints, self._sorted[key])
+
     def _compute(self, name: str, codes: Ints | None = None) -> Any:
         """Per-case column `name` for all cases, or for the case positions `codes` only (then
         only the events of those cases are aggregated). An array of the column's dtype."""
@@ -523,19 +540,25 @@ class CaseFacts:
         prefix = name.split("_", 1)[0]
         field = name.removeprefix(prefix + "_")
         if prefix in _FIRSTS and field in _FIELDS:
-            key = f"first:{prefix}"
-            if key not in self._sorted:
-                self._sorted[key] = self.first_of(self.mask(*_FIRSTS[prefix]))
-            return gather(_FIELDS[field], self._sorted[key])
+            return gather(_FIELDS[field], self._first_at(prefix))
         if name == "channel":
             return gather(C.CHANNEL, self.channel_at())
         if name == "has_ticket":
             per_case = self.any_per_case(~self._isna(C.TICKET_ID) | self.mask(*TICKET_CONTROLS))
             return per_case if codes is None else per_case[codes]
         if name == "currency":
-            first = pd.Series(gather(C.CURRENCY, self.first_of(~self._isna(C.CURRENCY))))
-            return pd.Series(self._value("request_currency", codes)).fillna(
-                pd.Series(self._value("payout_currency", codes))).fillna(first).array
+            # The first request's currency, else the first successful payout's, else the
+            # first its events state: the position of the event it is read from, chosen
+            # per case on the codes, then one gather (before, three columns of text per
+            # case gathered and filled into each other: 11 of 13 ms at 100k cases).
+            stated = ~self._isna(C.CURRENCY)
+            at = self.first_of(stated)
+            for prefix in ("payout", "request"):  # (the later one wins)
+                first = self._first_at(prefix)
+                own = first >= 0
+                own[own] = stated[first[own]]
+                at = np.where(own, first, at)
+            return gather(C.CURRENCY, at)
         if name == "approvals_n":
             return count(self.mask("approve", "second-approve"))
         if name == "payouts_n":

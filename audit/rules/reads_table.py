@@ -9,7 +9,6 @@ READS: dict[str, frozenset[str]] = {
         "cases:payout_eid",
         "cases:payout_time",
         "cases:payouts_sum",
-        "cases:request_currency",
         "cases:request_eid",
         "events:codes:concept:name",
         "events:codes:payment:refund_id",
