@@ -240,9 +240,9 @@ def _in_two(facts: CaseFacts, rules: list[Rule], overrides: dict[str, str]
                           rules[i].code)
 
     def pickled(outcome: Outcome, code: str) -> bytes:
-        # (with the cases the rule left for a later clock, kept in the copy's facts: not
-        # computed again here for side_facts)
-        return pickle.dumps((outcome, facts.not_due.get(code)),
+        # (with the cases the rule left for a later clock and what it could not judge,
+        # kept in the copy's facts: not computed again here for side_facts)
+        return pickle.dumps((outcome, facts.not_due.get(code), facts.unjudged.get(code)),
                             protocol=pickle.HIGHEST_PROTOCOL)
 
     # The copy pickles each rule's outcome as soon as it has it: that time is its own, so
@@ -251,9 +251,11 @@ def _in_two(facts: CaseFacts, rules: list[Rule], overrides: dict[str, str]
     try:
         outcomes: dict[int, Outcome] = run(own, {}, lambda outcome, _code: outcome)
         for i, data in copy.result().items():
-            outcomes[i], left = pickle.loads(data)  # noqa: S301 (the copy's bytes, this run)
+            outcomes[i], left, unjudged = pickle.loads(data)  # noqa: S301 (the copy's, this run)
             if left is not None:
                 facts.not_due[rules[i].code] = left
+            if unjudged is not None:
+                facts.unjudged[rules[i].code] = unjudged
     except BaseException:  # a rule here was interrupted, or the copy failed
         copy.stop()
         raise

@@ -130,6 +130,12 @@ class CaseFacts:
         due at this one (`engine._not_due_rules`), as it judged them: `engine.side_facts`
         reads them from here, where the rule ran on these facts, instead of computing them
         again (its columns dropped by then: `keep_only` leaves these)."""
+        self.unjudged: dict[str, Any] = {}
+        """Per rule code, what the rule's check found it could not judge, as
+        `engine.side_facts` tells it (unauthorized-approver's approvals whose role is not
+        recorded, with their cases: `ap004_unauthorized_approver.unrecorded_approval_cases`),
+        kept so that side_facts reads it from here, where the rule ran on these facts,
+        instead of judging the events again (`keep_only` leaves these)."""
         self.running: frozenset[str] | None = None
         """The codes of the rules this run judges (`run_rules` sets them); None where the
         facts were made elsewhere (a Dask partition, a test): the policy's selection of the

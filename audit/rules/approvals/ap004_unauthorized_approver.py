@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -60,7 +62,11 @@ class UnauthorizedApprover(Rule):
                Option("sop lanes", "roles of the lanes holding the approval's task", "sop"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        at, approvals, judged, recorded, allowed = _judged(facts)
+        at, approvals, judged, recorded, allowed = found = _judged(facts)
+        # (What it could not judge, for engine.side_facts: from this judgement, not
+        # another one of every approval.)
+        facts.unjudged[self.code] = (_unrecorded(facts, found), _unrecorded(facts, found,
+                                                                             nobody=True))
         bad = judged & recorded & ~allowed
         if not bad.any():
             return []
@@ -73,7 +79,9 @@ class UnauthorizedApprover(Rule):
         grouped["roles"] = [", ".join(held[s:e]) for s, e in zip(starts, ends, strict=True)]
         grouped["approved"] = [_told(who[s:e], held[s:e])
                                for s, e in zip(starts, ends, strict=True)]
-        grouped = grouped.join(facts.table("payouts_sum", "currency"))
+        # (Of the cases found only: not every case's sum of its payouts.)
+        grouped = grouped.join(facts.at_cases(facts.case_code[at[bad][starts]], "payouts_sum",
+                                              "currency"))
         return self.findings(
             facts, grouped, events=("eids",), when="when", amount="payouts_sum",
             evidence=("who", "roles"), message="approved by {approved}")
@@ -128,8 +136,19 @@ def unrecorded_approval_cases(facts: CaseFacts, *, nobody: bool = False
     """`unrecorded_approvals` (per activity label, the approvals not judged as no role is
     recorded), and the ids of their cases, in the order of `CaseFacts.case_ids` (sorted):
     findings.json's `unjudged_cases.AP004.role_not_recorded`, which `diff` reads (an earlier
-    finding of such a case is not re-judged, not resolved). One pass: both of one mask."""
-    at, approvals, judged, recorded, _ = _judged(facts)
+    finding of such a case is not re-judged, not resolved). One pass: both of one mask.
+    Where the rule's check ran on these facts, as it found them (`CaseFacts.unjudged`)."""
+    kept = facts.unjudged.get(UnauthorizedApprover.code)
+    if kept is not None:
+        return cast(tuple[dict[str, int], list[object]], kept[1 if nobody else 0])
+    return _unrecorded(facts, _judged(facts), nobody=nobody)
+
+
+def _unrecorded(facts: CaseFacts, found: tuple[np.ndarray, pd.DataFrame, np.ndarray,
+                                                np.ndarray, np.ndarray], *,
+                nobody: bool = False) -> tuple[dict[str, int], list[object]]:
+    """`unrecorded_approval_cases` of a judgement of the approvals (`_judged`)."""
+    at, approvals, judged, recorded, _ = found
     left = judged & ~recorded
     if nobody:
         left &= approvals[C.RESOURCE].isna().to_numpy(dtype=bool)
