@@ -835,10 +835,12 @@ class CaseFacts:
         ids = self.column(C.EVENT_ID).take(at).to_numpy(dtype=object)
         return _lists(self.case_code[at], ids, cases)
 
-    def with_lists(self, hits: pd.DataFrame, *names: str) -> pd.DataFrame:
-        """`hits` (indexed by case id) with the list columns `names` added."""
+    def with_lists(self, hits: pd.DataFrame, *names: str, codes: Ints | None = None
+                   ) -> pd.DataFrame:
+        """`hits` (indexed by case id) with the list columns `names` added; `codes`, where
+        given, the positions of its cases in `case_ids` (else looked up by id)."""
         hits = hits.copy()
-        where = self.case_ids.get_indexer(hits.index)
+        where = self.case_ids.get_indexer(hits.index) if codes is None else codes
         for name in names:
             hits[name] = self._lists_for(name, where)
         return hits
