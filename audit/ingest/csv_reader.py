@@ -257,35 +257,86 @@ def _refuse_single_byte_guess(data: bytes, text: str, guessed: str, *, file: Pat
 
 
 SNIFFED = 1 << 20
-"""The most characters of a file's start the delimiter is guessed from (`sniff_delimiter`):
-the first lines up to there. Before, the lines were taken whole however long: a CSV log
-with a 50 MB cell in its fifth row had all 50 MB sniffed (13 of the import's 16 s, and
-copies of the text), before the cell was quarantined as too long."""
+"""The most characters of a file's start the delimiter is guessed from (`sniff_delimiter`).
+Before, the lines were taken whole however long: a CSV log with a 50 MB cell in its fifth
+row had all 50 MB sniffed (13 of the import's 16 s, and copies of the text), before the
+cell was quarantined as too long."""
+
+SNIFFED_LINES = 50
+"""The lines of a file's start the delimiter is guessed from."""
+
+_LINE_START = SNIFFED // 64
+"""The most characters of one line the sniffer is handed (`_first_lines`): at most
+`SNIFFED_LINES` of them make less than `SNIFFED`."""
 
 
-def _first_lines(text: str, count: int) -> list[str]:
-    """``text.splitlines()[:count]`` without splitting all of a large text; of a text whose
-    first `count` lines take more than `SNIFFED` characters, the lines complete within its
-    first `SNIFFED` (the first line's start, where it alone is longer)."""
-    size = 1 << 16
-    while True:
-        lines = text[:size].splitlines()
-        # All but the last line of a prefix are complete (a '\r' at its very end still ends
-        # the line before it), so more than `count` + 1 lines settle the first `count`.
-        if size >= len(text) or len(lines) > count + 1:
-            return lines[:count]
-        if size >= SNIFFED:
-            return lines[:-1][:count] if len(lines) > 1 else lines
-        size = min(size * 4, SNIFFED)
+def _first_lines(text: str, count: int = SNIFFED_LINES) -> list[str]:
+    """The first `count` lines of `text` (ended by '\r\n', '\r' or '\n', as the csv module
+    ends them), each found without a copy and each cut to its first `_LINE_START`
+    characters; where some are longer and at least two are not, the lines that are not
+    (`_sniffed`). Before, the lines within the first `SNIFFED` characters were taken: where
+    row 2 filled them, the header alone was sniffed, and a header 'case;activity;amount,
+    EUR' guessed ',' (every row of the file then ragged)."""
+    lines: list[tuple[str, bool]] = []  # (its start, whether whole)
+    at = 0
+    while len(lines) < count and at < len(text):
+        found = _LINE_END.search(text, at)
+        end = len(text) if found is None else found.start()
+        lines.append((text[at:min(end, at + _LINE_START)], end - at <= _LINE_START))
+        if found is None:
+            break
+        at = found.end()
+    return _sniffed(lines)
+
+
+def _sniffed(lines: list[tuple[str, bool]]) -> list[str]:
+    """Of the first lines (each its start and whether whole), those the sniffer is handed:
+    the whole ones where at least two are (a line's start holds fewer delimiters than its
+    row, which would spoil the sniffer's count), else every line's start."""
+    whole = [line for line, is_whole in lines if is_whole]
+    return whole if len(whole) >= 2 or len(whole) == len(lines) else [line for line, _ in lines]
+
+
+def _first_byte_lines(data: bytes, offset: int,
+                      count: int = SNIFFED_LINES) -> list[str] | None:
+    """`_first_lines` of the UTF-8 text of `data` from `offset` (lines ended by '\n' or
+    '\r\n' alone: the columnar reader takes no other), decoding each line's start only;
+    None where a start is not UTF-8."""
+    lines: list[tuple[str, bool]] = []
+    at = offset
+    while len(lines) < count and at < len(data):
+        newline = data.find(b"\n", at)
+        end = len(data) if newline < 0 else newline
+        if end > at and data[end - 1] == 13 and newline >= 0:
+            end -= 1
+        # A character takes 4 bytes at most: enough bytes for `_LINE_START` characters,
+        # cut before a character's continuation bytes.
+        stop = min(end, at + 4 * _LINE_START + 3)
+        if stop < end:
+            while stop > at and data[stop] & 0xC0 == 0x80:
+                stop -= 1
+        try:
+            start = data[at:stop].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        lines.append((start[:_LINE_START], stop == end and len(start) <= _LINE_START))
+        if newline < 0:
+            break
+        at = newline + 1
+    return _sniffed(lines)
 
 
 def sniff_delimiter(text: str) -> str:
-    sample = "\n".join(_first_lines(text, 50))
+    return _sniff(_first_lines(text))
+
+
+def _sniff(lines: list[str]) -> str:
+    """The delimiter the sniffer guesses from `lines` (a file's first, `_first_lines`); where
+    it guesses none, the one the first line holds most of (',' where it holds none)."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
     except csv.Error:
-        end = text.find("\n")
-        header = text if end < 0 else text[:end]
+        header = lines[0] if lines else ""
         counts = {d: header.count(d) for d in _DELIMITERS}
         best = max(counts, key=lambda d: counts[d])
         return best if counts[best] else ","
@@ -738,30 +789,6 @@ def _utf8_body(data: bytes, encoding: str | None) -> tuple[int, str] | None:
     return 0, "utf-8"
 
 
-def _decode_prefix(body: memoryview) -> str | None:
-    """The first lines of `body` (enough for the delimiter sniffer, see `_first_lines`), decoded;
-    None if they are not UTF-8, or if they take more than `SNIFFED` bytes (the csv module
-    path sniffs a part of them, `_first_lines`: a file of such lines is no plain one)."""
-    size = 1 << 16
-    while True:
-        if size > SNIFFED:
-            return None
-        chunk = bytes(body[:size])
-        if size < len(body):
-            cut = chunk.rfind(b"\n")
-            if cut < 0:
-                size *= 4
-                continue
-            chunk = chunk[: cut + 1]
-        try:
-            text = chunk.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if size >= len(body) or len(text.splitlines()) > 52:
-            return text
-        size *= 4
-
-
 def _line_layout(
     data: bytes, offset: int, quotes: bool, *, blank_free: bool
 ) -> tuple[np.ndarray, str, list[str], np.ndarray] | None:
@@ -854,13 +881,17 @@ def _read_fast(
             break
         offset, shift = end + 1, shift + 1
     body = memoryview(data)[offset:]
-    prefix = _decode_prefix(body)
-    if prefix is None:
-        return None
-    sep = delimiter or sniff_delimiter(prefix)
+    if delimiter is None:
+        # (the lines the csv module path sniffs, `_first_lines`: before, a file whose first
+        # 52 lines took more than `SNIFFED` bytes went to that path, a wide export of 25 KB
+        # notes read in twice the time)
+        first = _first_byte_lines(data, offset)
+        if first is None:
+            return None
+        delimiter = _sniff(first)
+    sep = delimiter
     if len(sep) != 1 or sep in "\r\n\"":
         return None
-    del prefix
 
     quotes = data.find(b'"', offset) >= 0
     lines = _line_layout(data, offset, quotes, blank_free=True)
