@@ -749,8 +749,36 @@ def test_a_quoted_cell_over_the_bound_over_lines_ends_the_import(
     with pytest.raises(InputError) as caught:
         read_csv(source)
     assert (caught.value.row, caught.value.field) == (6, "org:resource")
-    assert "goes on over lines" in str(caught.value)
+    assert "closes 9 lines further down" in str(caught.value)
     assert max(lengths) <= MAX_CELL
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_a_stray_quote_with_megabytes_after_it_is_told_as_a_stray_quote(
+        tmp_path: Path, closed: bool) -> None:
+    """A stray quote in row 6 with more than `MAX_CELL` characters of rows after it: never
+    closed, the import ends saying so as it does of one with fewer rows after it; closed
+    by a second stray quote 35,896 lines down, it says how far and to remove or double the
+    quote. Before, both said 'a quoted cell of more than 1,000,000 characters ... goes on
+    over lines' (the csv module's reading stopped at the bound)."""
+    rows = [f"C{at},Refund,2026-07-01T00:00:00Z,r{at % 7}" for at in range(36_000)]
+    rows[4] = 'C4,Refund,2026-07-01T00:00:00Z,"r4'
+    if closed:
+        rows[-100] = 'C9,Refund,2026-07-01T00:00:00Z,r9"'
+    source = tmp_path / "log.csv"
+    source.write_text("case,activity,time,resource\n" + "\n".join(rows) + "\n",
+                      encoding="utf-8")
+    assert source.stat().st_size > MAX_CELL
+    with pytest.raises(InputError) as caught:
+        read_csv(source)
+    assert (caught.value.row, caught.value.field) == (6, "resource")
+    if closed:
+        assert "a quote opened in this row closes 35,896 lines further down" in str(
+            caught.value)
+        assert "remove it or double it" in str(caught.value)
+    else:
+        assert ("a quote opened in this row is never closed: every line after it would "
+                "read as one cell") in str(caught.value)
 
 
 def _texts(value: object) -> Iterator[tuple[str, str]]:

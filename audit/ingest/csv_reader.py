@@ -563,12 +563,8 @@ def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], pat
             length = inner.end() - first - text.count('""', first, inner.end())
             at = inner.end()
             if at >= end or not text.startswith('"', at):
-                goes_on = ("is never closed (the file ends inside it)" if at >= len(text)
-                           else "goes on over lines: its lines would be read as rows")
-                raise InputError(
-                    f"a quoted cell of more than {MAX_CELL:,} characters, longer than any "
-                    f"real export's field, {goes_on} (see docs/security.md)", file=path,
-                    row=row, field=header[column] if column < len(header) else None)
+                _refuse_open_quote(text, first, header[column] if column < len(header)
+                                   else None, path, row)
             at += 1  # (the closing quote; what follows it up to a delimiter is the cell's)
         stop = cell_end.search(text, at, end)
         close = end if stop is None else stop.start()
@@ -594,6 +590,37 @@ def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], pat
                      else f"{shown[:SHOWN]}… [cut: {length:,} characters in all]",
                      problem=too_long_reason(length),
                      field=header[column] if column < len(header) else "(record)")
+
+
+def _refuse_open_quote(text: str, first: int, field: str | None, path: Path,
+                       row: int) -> None:
+    """InputError for a quoted cell (its text from `first`, after the opening quote, in row
+    `row`) that the csv module's reading stopped inside, at `MAX_CELL`: where its quote is
+    never closed and takes in lines after it, as `_quote_left_open` says; where it is
+    closed lines further down, saying how many and what to do with a stray quote (as the
+    check of joined rows says, which this record's reading never reaches); where the file
+    ends inside it on its own line, so. Its close is found without a copy of the cell.
+    Before, each was 'a quoted cell of more than 1,000,000 characters ... goes on over
+    lines', though a stray quote 40,000 rows before the file's end had said it is never
+    closed, and a stray pair 39,896 lines apart what joined rows it hid."""
+    close = _QUOTED_TEXT.match(text, first)
+    assert close is not None  # (it matches the empty text)
+    ends = (text.count("\n", first, close.end()) + text.count("\r", first, close.end())
+            - text.count("\r\n", first, close.end()))
+    if close.end() >= len(text) and ends:
+        raise InputError("a quote opened in this row is never closed: every line after it "
+                         "would read as one cell", file=path, row=row, field=field)
+    if close.end() >= len(text):
+        raise InputError(
+            f"a quoted cell of more than {MAX_CELL:,} characters, longer than any real "
+            "export's field, is never closed (the file ends inside it) (see "
+            "docs/security.md)", file=path, row=row, field=field)
+    raise InputError(
+        f"a quote opened in this row closes {counted(ends, 'line', spec=',')} further down, "
+        f"and the cell it opens holds more than {MAX_CELL:,} characters, longer than any "
+        "real export's field: its lines are not read, as rows it would hide in one cell "
+        "could not be told. Where the quote is stray (an edit, a '\"' left in a value), "
+        "remove it or double it (see docs/security.md)", file=path, row=row, field=field)
 
 
 _QUOTED_TEXT = re.compile(r'(?:[^"]++|"")*+')
