@@ -895,7 +895,8 @@ def variant_fields(variants: Variants, rank: int, variant: Variant) -> dict[str,
     the median and 90th percentile of its cases' throughput times (seconds, to the millisecond,
     and in words), its activities joined by " -> " and its example case; a label or case id
     longer than `REPORT_VALUE` cut (`cut`: before, variants.csv held each whole, once per
-    variant naming it: 119 MB of a 28 MB log)."""
+    variant naming it: 119 MB of a 28 MB log), its marker holding the label's digest (two
+    labels cut alike made two variants of one sequence)."""
     from audit.ingest.sizes import REPORT_VALUE, cut
     from audit.words import duration
 
@@ -905,8 +906,9 @@ def variant_fields(variants: Variants, rank: int, variant: Variant) -> dict[str,
             "events_per_case": len(variant.sequence),
             "median_throughput_seconds": median, "median_throughput": duration(median),
             "p90_throughput_seconds": p90, "p90_throughput": duration(p90),
-            "sequence": SEQUENCE_JOIN.join(cut(label, REPORT_VALUE) for label in variant.sequence),
-            "example_case": cut(variant.example_case, REPORT_VALUE)}
+            "sequence": SEQUENCE_JOIN.join(cut(label, REPORT_VALUE, told=True)
+                                           for label in variant.sequence),
+            "example_case": cut(variant.example_case, REPORT_VALUE, told=True)}
 
 
 def share_percent(part: int, whole: int) -> float:
