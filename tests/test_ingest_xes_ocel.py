@@ -718,6 +718,35 @@ def test_ocel_sqlite_with_a_write_ahead_log_beside_it_is_refused(tmp_path: Path)
     assert len(read_ocel(copied, "Invoice").frame) == 9
 
 
+def test_ocel_sqlite_journals_refused_only_where_they_hold_a_change(tmp_path: Path) -> None:
+    """A rollback journal left by journal_mode=PERSIST (its header zeroed once its change was
+    committed: the file is complete) is read past; one starting with the journal's magic (a
+    change never finished) is refused; a -wal beside the file a symbolic link names is
+    refused too. Before, the PERSIST journal was refused for being non-empty, and the -wal
+    beside a link's target not looked for."""
+    source = tmp_path / "persist" / "log.sqlite"
+    source.parent.mkdir()
+    shutil.copyfile(shared("ocel", "ocel20_example.sqlite"), source)
+    with closing(sqlite3.connect(source)) as connection:
+        connection.execute("PRAGMA journal_mode = PERSIST")
+        connection.execute("CREATE TABLE zz (x)")
+        connection.commit()
+    journal = source.with_name("log.sqlite-journal")
+    assert journal.stat().st_size > 0
+    assert len(read_ocel(source, "Invoice").frame) == 9
+    journal.write_bytes(bytes.fromhex("d9d505f920a163d7") + journal.read_bytes()[8:])
+    with pytest.raises(InputError, match="a SQLite rollback journal lies beside it"):
+        read_ocel(source, "Invoice")
+    journal.unlink()
+    source.with_name("log.sqlite-wal").write_bytes(b"\x37\x7f\x06\x82" + b"\0" * 28)
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(source)
+    with pytest.raises(InputError) as caught:
+        read_ocel(link, "Invoice")
+    assert str(caught.value).startswith(
+        f"{link}: a SQLite write-ahead log lies beside it ({source}-wal, 32 bytes)")
+
+
 # --- hostile and malformed OCEL ---------------------------------------------------------------
 
 

@@ -423,31 +423,47 @@ def _read_sqlite(path: Path, chosen: str | None) -> _Log:
 
 _JOURNALS = ("-wal", "-journal")
 """The files SQLite keeps beside a database while it is written: a write-ahead log holds
-committed changes the database file does not (yet), a rollback journal the pages of a
-change not finished."""
+committed changes the database file does not (yet); a hot rollback journal the pages a
+change never finished overwrote, the database file holding that change half-written."""
+
+_HOT_JOURNAL = bytes.fromhex("d9d505f920a163d7")
+"""How a rollback journal that SQLite would play back starts (its header's magic): one
+left by `journal_mode=PERSIST` after its change was committed has its header zeroed."""
 
 
 def _refuse_journal_beside(path: Path) -> None:
-    """InputError where a write-ahead log or rollback journal that is not empty lies beside
-    the database: SQLite would read the database as that file changes it, though the file
-    the import names and digests is unchanged. Before, a `log.sqlite-wal` beside a
-    `log.sqlite` deleting an event was read (8 events of 9, the file's bytes and sha256
-    those of the log with 9), and opening a database in WAL mode made a `-shm` and a
-    `-wal` file beside the input."""
-    for suffix in _JOURNALS:
-        journal = path.with_name(path.name + suffix)
-        try:
-            size = journal.stat().st_size
-        except OSError:
-            continue
-        if size:
+    """InputError where a write-ahead log that is not empty, or a rollback journal that
+    SQLite would play back (`_HOT_JOURNAL`), lies beside the database or beside the file a
+    link to it names: the file the import reads (immutable: the file alone) and digests is
+    then not the database SQLite holds (committed changes sit in the log, or the file holds
+    a change half-written). Before, a `log.sqlite-wal` beside a `log.sqlite` deleting an
+    event was read (8 events of 9, the file's bytes and sha256 those of the log with 9), and
+    opening a database in WAL mode made a `-shm` and a `-wal` file beside the input; then a
+    journal left by `journal_mode=PERSIST` (its header zeroed, the file complete) was
+    refused, and a `-wal` beside the file a symbolic link names was not looked for."""
+    places = dict.fromkeys([path, path.resolve()])
+    for place in places:
+        for suffix in _JOURNALS:
+            journal = place.with_name(place.name + suffix)
+            try:
+                size = journal.stat().st_size
+                with journal.open("rb") as handle:
+                    start = handle.read(len(_HOT_JOURNAL))
+            except OSError:
+                continue
+            if not size or (suffix == "-journal" and start != _HOT_JOURNAL):
+                continue
+            kind, holds = (("write-ahead log", "which holds committed changes the database "
+                            "file does not") if suffix == "-wal" else
+                           ("rollback journal", "of a change never finished, which the "
+                            "database file holds half-written"))
+            shown = journal.name if place == path else str(journal)
             raise InputError(
-                f"a SQLite {'write-ahead log' if suffix == '-wal' else 'rollback journal'} "
-                f"lies beside it ({journal.name}, {size:,} bytes): the database file does "
-                "not hold what SQLite would read, and the file the import names and "
-                "digests is not the log read: export the database anew, or import a copy "
-                "of both after writing the log into the file (sqlite3 COPY.sqlite "
-                "'PRAGMA wal_checkpoint(TRUNCATE)')", file=path)
+                f"a SQLite {kind} lies beside it ({shown}, {size:,} bytes), {holds}: the "
+                "file the import reads alone and digests is not the database SQLite holds: "
+                "export the database anew, or import a copy of both after opening the copy "
+                "with SQLite, which writes the log into the file or plays the journal back "
+                "(sqlite3 COPY.sqlite 'PRAGMA wal_checkpoint(TRUNCATE)')", file=path)
 
 
 def _quoted(name: str) -> str:
