@@ -552,11 +552,13 @@ def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], pat
     cell_end = re.compile(f"{re.escape(sep)}|\r\n?|\n")
     column = 0
     at = begin
-    found: tuple[int, int, int] | None = None  # (column, where its text starts, length)
+    # (column, where its text starts, its length, where its quoted text ends or -1, its end)
+    found: tuple[int, int, int, int, int] | None = None
     while at < end:
         opened = text.startswith('"', at)
         first = at + opened
         length = 0
+        quoted_end = -1
         if opened:
             inner = _QUOTED_TEXT.match(text, first, end)
             assert inner is not None  # (it matches the empty text)
@@ -565,19 +567,20 @@ def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], pat
             if at >= end or not text.startswith('"', at):
                 _refuse_open_quote(text, first, header[column] if column < len(header)
                                    else None, path, row)
+            quoted_end = at
             at += 1  # (the closing quote; what follows it up to a delimiter is the cell's)
         stop = cell_end.search(text, at, end)
         close = end if stop is None else stop.start()
         length += close - at
         if found is None and length > MAX_CELL:
-            found = (column, first, length)
+            found = (column, first, length, quoted_end, close)
         if stop is None or stop.group() != sep:
             break
         at, column = close + 1, column + 1
     if found is None:  # (not expected: the csv module found one)
         raise InputError(f"a cell is longer than the {MAX_CELL:,} characters any real "
                          "export's field holds (see docs/security.md)", file=path, row=row)
-    column, first, length = found
+    column, first, length, quoted_end, close = found
     if lines > 1:
         raise InputError(
             f"a record over {lines:,} lines holds a cell of {length:,} characters, longer "
@@ -586,6 +589,13 @@ def _over_long(text: str, begin: int, end: int, sep: str, header: list[str], pat
             "docs/security.md)", file=path, row=row,
             field=header[column] if column < len(header) else None)
     shown = text[first:first + SHOWN + 1]
+    if quoted_end >= 0:
+        # Its value, not its CSV text: '""' a quote, without the closing one (before, the
+        # quarantine showed 'a""b'). Twice the characters shown hold them at least.
+        raw = text[first:min(quoted_end, first + 2 * SHOWN + 2)]
+        shown = raw.replace('""', '"')
+        if len(shown) <= SHOWN:
+            shown += text[quoted_end + 1:min(close, quoted_end + 1 + SHOWN + 1 - len(shown))]
     return RaggedRow(row, column + 1, len(header), cut(shown) if len(shown) <= SHOWN
                      else f"{shown[:SHOWN]}… [cut: {length:,} characters in all]",
                      problem=too_long_reason(length),
