@@ -2113,7 +2113,8 @@ def verify(settings: Settings, folder: Path, sums: str | None, expected: str | N
     not its summary's, a report naming another, another run id than --run-id's, another
     sha256 than --sums-sha256's, a listed name no regular file); 2 where the folder, its
     SHA256SUMS or its findings.json cannot be read as a check's. A report's file not
-    listed (report.html, findings.*, the graphs, ...) is a difference; other files not
+    listed (report.html, findings.json, .csv or .xlsx, quarantine.csv, correlation.csv,
+    the graphs) is a difference; other files not
     listed are named, not verified.
     Neither SHA256SUMS nor the run id is a seal (whoever edits a file can rewrite both).
     Only the sha256 of SHA256SUMS, printed, against --sums-sha256 recorded apart from the

@@ -57,6 +57,12 @@ def open_regular(path: Path) -> BinaryIO:
     link = NotAFile("a symbolic link (not followed: check writes none)")
     if os.path.islink(path):  # (and O_NOFOLLOW, where the system has it, for a link made
         raise link            # since)
+    try:  # (a device is not opened at all: opening some has effects, a tape rewinding)
+        named = os.lstat(path).st_mode
+    except OSError:
+        named = stat.S_IFREG  # (the open below raises as `open` would)
+    if stat.S_ISCHR(named) or stat.S_ISBLK(named):
+        raise NotAFile("a device, not a file (not read: check writes files only)")
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                              | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -74,7 +80,8 @@ def open_regular(path: Path) -> BinaryIO:
                 if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else
                 "a socket" if stat.S_ISSOCK(kind) else "not a regular file")
         raise NotAFile(f"{what}, not a file (not read: check writes files only)")
-    os.set_blocking(descriptor, True)
+    if getattr(os, "O_NONBLOCK", 0):  # (only where it was set: Windows has no O_NONBLOCK,
+        os.set_blocking(descriptor, True)  # and Python 3.11 there no os.set_blocking)
     return os.fdopen(descriptor, "rb")
 
 
@@ -172,7 +179,8 @@ def read_sums(folder: Path) -> tuple[list[tuple[str, str]], str]:
             raise InputError("not a line of sha256sum's (64 lower-case hex digits, two "
                              "spaces, a file name)", file=path, line=number)
         name = match.group(2)
-        if "/" in name or "\\" in name or name in (".", "..") or name == CHECKSUMS_FILE:
+        if ("/" in name or "\\" in name or "\0" in name or name in (".", "..")
+                or name == CHECKSUMS_FILE):
             raise InputError(f"names {name!r}, not a file of the folder (check lists its "
                              "files by name alone)", file=path, line=number)
         sums.append((name, match.group(1)))
@@ -246,7 +254,8 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
                            f"or removed and {CHECKSUMS_FILE} rewritten to match)")
     unlisted = sorted(p.name for p in folder.iterdir()
                       if p.name not in listed and p.name != CHECKSUMS_FILE)
-    reports = [name for name in unlisted if _a_report(name)]
+    reports = [name for name in unlisted  # (findings.json unlisted: told below)
+               if _a_report(name) and name != "findings.json"]
     for name in reports:
         out.differs.append(f"{name}: a check's report, not listed in {CHECKSUMS_FILE} (a "
                            "check lists every file it writes, and removes an earlier run's: "

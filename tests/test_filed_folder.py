@@ -136,6 +136,8 @@ def test_verify_tells_another_run_id_than_the_one_filed(runs: dict[str, Any],
     (lambda f: (f / "SHA256SUMS").write_text(f"{'0' * 64}  ../../etc/passwd\n"),
      "SHA256SUMS: line 1: names '../../etc/passwd', not a file of the folder"),
     (lambda f: (f / "SHA256SUMS").write_text("not a sum\n"), "SHA256SUMS: line 1: not a line"),
+    (lambda f: (f / "SHA256SUMS").write_text(f"{'0' * 64}  a\0b\n"),
+     "SHA256SUMS: line 1: names 'a\\x00b', not a file of the folder"),
     (lambda f: [(f / "findings.json").unlink(), (f / "SHA256SUMS").write_text("".join(
         line + "\n" for line in (f / "SHA256SUMS").read_text().splitlines()
         if not line.endswith("  findings.json")))], "no findings.json"),
@@ -366,3 +368,28 @@ def test_verify_tells_a_report_altered_and_unlisted(runs: dict[str, Any], tmp_pa
     assert done.exit_code == 1, done.output
     assert f"{report}: a check's report, not listed in SHA256SUMS" in done.output
     assert "NOT verified: 1 difference" in done.output and "note.txt" not in done.output
+
+
+def test_verify_tells_findings_json_unlisted_once(runs: dict[str, Any], tmp_path: Path) -> None:
+    """findings.json's line removed from SHA256SUMS: one difference (its manifest cannot be
+    shown the run's), not that and 'a check's report, not listed' beside it."""
+    folder = _filed(runs, tmp_path)
+    sums = folder / "SHA256SUMS"
+    sums.write_text("".join(line + "\n" for line in sums.read_text().splitlines()
+                            if not line.endswith("  findings.json")))
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert "findings.json: not listed in SHA256SUMS" in output
+    assert "findings.json: a check's report" not in output
+    assert "NOT verified: 1 difference" in output, output
+
+
+def test_verify_runs_where_the_system_has_no_nonblocking_open(
+        runs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on Windows with Python 3.11 (no os.O_NONBLOCK, no os.set_blocking): the folder as
+    written verifies (before, every verify ended in an internal error there)."""
+    import os
+    monkeypatch.delattr(os, "O_NONBLOCK", raising=False)
+    monkeypatch.delattr(os, "set_blocking", raising=False)
+    code, output = _verify(_filed(runs, tmp_path))
+    assert code == 0, output
