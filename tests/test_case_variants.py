@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
+import conformance.deviations as D
 from conformance.deviations import case_variants
 
 
@@ -30,10 +31,15 @@ def _by_dict(names: list[str], codes: np.ndarray, starts: np.ndarray
 
 def _check(names: list[str], codes: np.ndarray, lengths: np.ndarray) -> None:
     starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
-    variants, of_case = case_variants(codes, names, starts)
     expected, expected_of_case = _by_dict(names, codes, starts)
-    assert variants == expected
-    assert of_case.tolist() == expected_of_case
+    # As it comes, word by word to the end (never few cases left), and whole at once (the
+    # remaining tasks of every case hashed from the start): each way the dict's variants.
+    for few in (D._FEW_LONG_CASES, 0, len(lengths) + 1):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(D, "_FEW_LONG_CASES", few)
+            variants, of_case = case_variants(codes, names, starts)
+        assert variants == expected
+        assert of_case.tolist() == expected_of_case
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -59,6 +65,21 @@ def test_long_cases_over_several_words() -> None:
     ends[2][15 * 40] = 8
     ends[3][15 * 40 - 1] = 8
     cases = [ends[0], ends[1], ends[0], ends[2], ends[3], ends[2], np.array([3]), ends[4]]
+    _check(names, np.concatenate(cases), np.array([len(c) for c in cases]))
+
+
+def test_one_very_long_case_among_many_short() -> None:
+    # 300 short cases (more than _FEW_LONG_CASES: the first words are packed) and one of
+    # 20,000 events, alone after the short ones' words (its rest hashed whole); two long
+    # cases alike but the last event, one like the first, and a short one like its start
+    rng = np.random.default_rng(5)
+    names = [f"t{i}" for i in range(12)]
+    short = [rng.integers(0, 3, int(n)) for n in rng.integers(1, 9, 300)]
+    long = rng.integers(0, 12, 20_000)
+    other = long.copy()
+    other[-1] = (other[-1] + 1) % 12
+    cases = [*short[:150], long, *short[150:], other, long.copy(), long[:5].copy()]
+    assert len(cases) > D._FEW_LONG_CASES
     _check(names, np.concatenate(cases), np.array([len(c) for c in cases]))
 
 
