@@ -16,6 +16,7 @@ from audit import canonical as C
 from audit.ingest import import_sources
 from audit.policy import default_policy_path, load_policy
 from audit.rules import default_rules
+from audit.rules.conformance.common import RULE_OF_KIND
 from audit.rules.facts import CaseFacts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,3 +67,24 @@ def test_each_order_reads_the_deviating_cases_once_with_the_same_findings(
         # A rule run again on the same facts reads them again, with the same findings.
         assert _found(rules[order[0]], facts) == alone[order[0]]
         assert len(reads) == 2
+
+
+@pytest.mark.parametrize("running", [("CF001",), ("CF002",), ("CF001", "CF003"),
+                                     ("CF002", "CF003", "CF004")])
+def test_rows_made_only_for_the_kinds_whose_rules_run(judged: Any,
+                                                      running: tuple[str, ...]) -> None:
+    # A run judging some of CF001-CF003 (--select, a policy's ignore) makes no rows for
+    # the others, which no rule would take: they were held until the run ended.
+    assert set(RULE_OF_KIND) == set(D.KINDS)
+    assert {rules.code for rules in _rules().values()} == set(RULE_OF_KIND.values())
+    rules = _rules()
+    order = [code for code in running if code in CODES]
+    facts = _facts(judged)
+    facts.running = frozenset(running)
+    first, rest = order[0], order[1:]
+    assert _found(rules[first], facts) == _found(rules[first], _facts(judged))
+    kind_of = {code: kind for kind, code in RULE_OF_KIND.items()}
+    assert set(facts.deviation_rows) == {kind_of[code] for code in rest}
+    for code in rest:
+        assert _found(rules[code], facts) == _found(rules[code], _facts(judged))
+    assert facts.deviation_rows == {}

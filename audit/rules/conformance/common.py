@@ -18,21 +18,29 @@ def deviation_matches(facts: CaseFacts, kind: str) -> pd.DataFrame:
     The deviating cases are read once for skipped-activity, unexpected-activity and
     wrong-order (at 1M cases 61k of them, each made a CaseConformance: 0.08 s a reading):
     the first of them asked makes the rows of the three kinds, and the facts hold the other
-    kinds' until their rules take them (`CaseFacts.deviation_rows`)."""
+    kinds' until their rules take them (`CaseFacts.deviation_rows`): only the kinds whose
+    rules this run judges (`CaseFacts.judges`), not rows no rule will take (a policy
+    ignoring CF002 and CF003, `--select CF001`)."""
     if not facts.policy.sop:
         return pd.DataFrame()
     held = facts.deviation_rows
     if kind not in held:
-        held.update(_deviation_rows(facts))
+        held.update(_deviation_rows(facts, [k for k, code in RULE_OF_KIND.items()
+                                            if k == kind or facts.judges(code)]))
     return with_times(facts, held.pop(kind, []))
 
 
-def _deviation_rows(facts: CaseFacts) -> dict[str, list[dict[str, Any]]]:
-    """Per kind of deviation (`conformance.deviations.KINDS`), the rows of the cases with
-    deviations of it, in the cases' order."""
-    from conformance.deviations import KINDS, deviating_cases  # with the models' modules
+RULE_OF_KIND = {"skipped": "CF001", "inserted": "CF002", "wrong-order": "CF003"}
+"""Per kind of deviation (`conformance.deviations.KINDS`), the code of the rule reporting it
+(through `deviation_matches`)."""
 
-    rows: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+
+def _deviation_rows(facts: CaseFacts, kinds: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per kind of deviation of `kinds`, the rows of the cases with deviations of it, in the
+    cases' order."""
+    from conformance.deviations import deviating_cases  # with the models' modules
+
+    rows: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     sops: dict[str, str] = {}  # per channel: its SOP's name
     for case in deviating_cases(facts.conformance.cases):  # most cases have none
         fitness = round(case.fitness, 4) if case.fitness is not None else None
