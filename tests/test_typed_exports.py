@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from audit.errors import InputError
@@ -45,17 +46,29 @@ def _event(rng: random.Random, number: int) -> dict[str, Any]:
     return event
 
 
-def _export(rng: random.Random, n: int) -> dict[str, Any]:
-    audits = []
+def _export(rng: random.Random, n: int, *, integer_ids: bool = False) -> dict[str, Any]:
+    """`integer_ids`: every ticket and audit id an integer (as a rule: the record ids made
+    in Arrow, `zendesk._record_ids`), some audit ids repeated on another ticket; else ids
+    of every kind, some missing."""
+    audits: list[dict[str, Any]] = []
     for k in range(n):
+        if integer_ids:
+            ticket: object = rng.choice([100 + k % 7, 0, -7, 2**63 - 1])
+            mine = {a["id"] for a in audits if a["ticket_id"] == ticket}
+            others = [a["id"] for a in audits[-20:] if a["id"] not in mine]
+            audit_id: object = rng.choice(others) if others and rng.random() < 0.2 else \
+                rng.choice([9000 + k, -k, 2**63 - 1 - k])
+        else:
+            ticket = rng.choice([100 + k % 7, f"T-{k % 5}"])
+            audit_id = None if k == 3 else f"a{k}" if rng.random() < 0.2 else 9000 + k
         audit: dict[str, Any] = {
-            "id": None if k == 3 else f"a{k}" if rng.random() < 0.2 else 9000 + k,
-            "ticket_id": rng.choice([100 + k % 7, f"T-{k % 5}"]),
+            "id": audit_id,
+            "ticket_id": ticket,
             "created_at": rng.choice(["2026-07-06T08:15:00Z", "2026-07-06T10:00:00+02:00",
                                       "", "  ", "not a time", 20260706]),
             "via": {"channel": "web"},
             "events": [_event(rng, 10 * k + e) for e in range(rng.randrange(5))]}
-        if rng.random() < 0.1:
+        if rng.random() < 0.1 and not integer_ids:
             del audit["id"]
         author = rng.choice([11, 12, -1, "-1", "11", 99, None, "missing"])
         if author != "missing":
@@ -105,6 +118,33 @@ def test_typed_reading_equals_the_general_path(
     _assert_same(typed, general)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_typed_reading_with_integer_ids_equals_the_general_path(
+        tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every id an integer: the record ids made in Arrow, told apart by the integers (some
+    # audit ids repeated, on other tickets), those of audits with an empty time filtered
+    # out. (The file above has text and missing ids: its record ids are texts.)
+    rng = random.Random(seed)
+    document = _export(rng, 150, integer_ids=True)
+    assert len({a["id"] for a in document["audits"]}) < len(document["audits"])
+    path = tmp_path / "audits.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    made = []
+    record_ids = zendesk._record_ids
+
+    def spied(tickets: list[object], ids: list[object]) -> Any:
+        made.append(record_ids(tickets, ids))
+        return made[-1]
+
+    monkeypatch.setattr(zendesk, "_record_ids", spied)
+    assert zendesk._typed(path, read_export(path), CFG.ticketing["zendesk"]) is not None
+    assert made and all(isinstance(keys, pa.Array) for keys in made)
+    typed, general = _both(path, monkeypatch)
+    assert len(typed[0].frame) > 15
+    assert (typed[1]["reason"] == "empty timestamp").sum() > 5
+    _assert_same(typed, general)
+
+
 @pytest.mark.parametrize(("change", "why"), [
     (lambda d: d["audits"].append(dict(d["audits"][0])), "an audit id read twice"),
     (lambda d: d["audits"].append({**d["audits"][0], "created_at": "2027-01-01T00:00:00Z"}),
@@ -124,6 +164,18 @@ def test_the_general_path_reads_what_the_typed_layout_does_not_take(
     for k, audit in enumerate(document["audits"]):
         audit["id"], audit["events"] = 5000 + k, audit["events"] or []
     _hands_over(tmp_path, "zendesk", document, change, why)
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda d: d["audits"].append(dict(d["audits"][0])), "an audit id read twice"),
+    (lambda d: d["audits"].append({**d["audits"][5], "created_at": ""}),
+     "an audit id read twice, once with an empty time"),
+])
+def test_integer_ids_hand_over_to_the_general_path(tmp_path: Path, change: Any,
+                                                    why: str) -> None:
+    # (the record ids made in Arrow: a repeated one told by the integers)
+    _hands_over(tmp_path, "zendesk", _export(random.Random(3), 20, integer_ids=True),
+                change, why)
 
 
 def _hands_over(tmp_path: Path, system: str, document: dict[str, Any], change: Any,
