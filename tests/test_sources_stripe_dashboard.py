@@ -355,17 +355,25 @@ def test_a_check_tells_the_refunded_payments_no_case_holds(tmp_path: Path) -> No
     """A refunded payment no ticket names is left out as a sale: its refund is in no case
     and no finding. The check warns of it, naming the first (before, warnings [] and 0
     findings, where the same refund from the refunds CSV is a case with findings). A
-    payment not refunded is no such payment; beside the refunds CSV the refund is a case."""
+    payment not refunded is no such payment; beside the refunds CSV the refund is a case.
+    A refunded total that cannot be read (`95,25`), a negative one, and a status Refunded
+    with 0.00 or an empty total are such payments too (before, the first three were not
+    counted: 2 told of 6)."""
     export = _export(tmp_path / "unified_payments.csv",
                      _row("ch_1", "2026-05-24 22:41:03", "95.25", "0.00", "eur", "Paid"),
                      _row("ch_2", "2026-05-24 22:41:03", "95.25", "95.25", "eur", "Refunded",
                           refunded_at="2026-07-02 06:45:20", order="O-2"),
-                     _row("ch_3", "2026-05-25 10:00:00", "20.00", "5.00", "eur", "Paid"))
+                     _row("ch_3", "2026-05-25 10:00:00", "20.00", "5.00", "eur", "Paid"),
+                     _row("ch_4", "2026-05-25 10:00:00", "20.00", "", "eur", "Refunded"),
+                     _row("ch_5", "2026-05-25 10:00:00", "20.00", "19,90", "eur", "Refunded"),
+                     _row("ch_6", "2026-05-25 10:00:00", "20.00", "0.00", "eur", "Refunded"),
+                     _row("ch_7", "2026-05-25 10:00:00", "20.00", "-5.00", "eur",
+                          "Partially refunded"))
     alone = _check(tmp_path / "alone", export)
     told = [w for w in alone["manifest"]["warnings"]  # type: ignore[index]
             if "in no case" in w]
     assert told == [
-        "2 payments that a Stripe Dashboard payments export shows refunded (Amount "
+        "6 payments that a Stripe Dashboard payments export shows refunded (Amount "
         "Refunded) are in no case: no ticket names them and no input itemises the refund, "
         "so the payment is left out as a sale and its refund is not audited at all; read "
         "the refunds from the itemized balance change report or the refunds CSV beside it "
@@ -373,7 +381,9 @@ def test_a_check_tells_the_refunded_payments_no_case_holds(tmp_path: Path) -> No
     refunds = tmp_path / "refunds.csv"
     refunds.write_text("id,charge,amount,currency,created,status,reason\n"
                        "re_1,ch_2,9525,eur,2026-07-02 06:45:20,succeeded,requested_by_customer\n"
-                       "re_2,ch_3,500,eur,2026-07-02 07:00:00,succeeded,requested_by_customer\n",
+                       "re_2,ch_3,500,eur,2026-07-02 07:00:00,succeeded,requested_by_customer\n"
+                       + "".join(f"re_{k},ch_{k},100,eur,2026-07-02 07:00:00,succeeded,"
+                                 "requested_by_customer\n" for k in range(4, 8)),
                        encoding="utf-8")
     beside = _check(tmp_path / "beside", export, refunds)
     assert not [w for w in beside["manifest"]["warnings"]  # type: ignore[index]
@@ -419,8 +429,8 @@ def test_a_refunded_date_is_checked_and_a_refunded_status_without_a_total_told(
     assert second.startswith("payment ch_2's status says refunded and its Amount Refunded "
                              "is empty") and "2026-07-03 10:00:00 is one date" in second
     assert (result.files[0].imported, result.files[0].fields_unread) == (3, 2)
-    assert any("1 payment whose status says refunded states no Amount Refunded (the first: "
-               "row 3, ch_2)" in n for n in result.notes)
+    assert any("1 payment whose status says refunded states no Amount Refunded (empty or 0; "
+               "the first: row 3, ch_2)" in n for n in result.notes)
 
 
 def test_the_refusal_of_refund_ids_names_the_first_row_holding_one(tmp_path: Path) -> None:

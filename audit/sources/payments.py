@@ -904,10 +904,12 @@ def stripe_payments_created(header: Collection[str]) -> str | None:
     return next((str(h) for h in header if _CREATED_COLUMN.match(str(h))), None)
 
 
-def _refund_unread(refunded: str | None, currency: str, charge: str, date: str | None) -> str:
+def _refund_unread(refunded: str | None, currency: str, charge: str, date: str | None,
+                   stated: str = "empty") -> str:
     """Why a payment's `Amount Refunded` is not read as a payout (its quarantine line of
     that field alone: the payment is read as the purchase). `refunded` None: the payment's
-    status says refunded and the export gives no amount refunded. The date is told where
+    status says refunded and the export gives no amount refunded (`stated`: the cell is
+    `empty`, or `0.00`). The date is told where
     it is a time of the export, else said to be none (before, the cell went into the reason
     whole: a 40,000-character cell gave a 40,430-character reason)."""
     when = ""
@@ -919,8 +921,8 @@ def _refund_unread(refunded: str | None, currency: str, charge: str, date: str |
         except BadValue:
             when = "; its Refunded date (UTC) is no time of the export (not read)"
     what = (f"{refunded} {currency} refunded of payment {charge}" if refunded is not None
-            else f"payment {charge}'s status says refunded and its Amount Refunded is empty "
-                 "(the amount refunded not known)")
+            else f"payment {charge}'s status says refunded and its Amount Refunded is "
+                 f"{stated} (the amount refunded not known)")
     return (f"{what}: {REFUND_NOT_ITEMISED}: "
             "no refund id, time, executor or ticket of "
             f"each{when}; not read as a payout (none is made up), so this case's payouts "
@@ -1014,29 +1016,33 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
         base = _base(cfg, f"stripe:{ident}", ident, time, amount, currency)
         collector.add(row, _charge(cfg, record, base, ident, status, None))
         text = str(record["Amount Refunded"]).strip()
-        if not text:
-            if str(record["Status"]).strip().lower() in _REFUNDED_STATUSES:
-                # (refunded, by its status, of an amount not given: a line, not silence)
-                collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
-                                     _refund_unread(None, currency, ident,
-                                                    _cell(record, "Refunded date (UTC)")),
-                                     case=case, alone=True)
-                unstated.append((row, ident))
-            continue
         try:
-            refunded = parse_major_in(text, currency)
+            refunded = parse_major_in(text, currency) if text else None
         except BadValue as exc:
+            # (the reason carries REFUND_NOT_ITEMISED, by which the check's warnings find
+            # the line: before, an unreadable total was a refunded payment they missed)
             collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
                                  f"{exc}; the amount refunded alone is not read: the "
-                                 "payment is read as the purchase", case=case, alone=True)
+                                 "payment is read as the purchase, and "
+                                 f"{REFUND_NOT_ITEMISED}", case=case, alone=True)
             continue
-        if refunded == 0:
+        if not refunded:  # (empty, or 0: a refunded status with either is told alike)
+            if str(record["Status"]).strip().lower() in _REFUNDED_STATUSES:
+                # (refunded, by its status, of an amount not given: a line, not silence;
+                # before, a total of 0.00 under such a status gave no line and no note)
+                collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
+                                     _refund_unread(None, currency, ident,
+                                                    _cell(record, "Refunded date (UTC)"),
+                                                    "empty" if refunded is None else text),
+                                     case=case, alone=True)
+                unstated.append((row, ident))
             continue
         if refunded < 0:
             collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
                                  "negative amount (this export writes amounts as magnitudes); "
                                  "the amount refunded alone is not read: the payment is read "
-                                 "as the purchase", case=case, alone=True)
+                                 f"as the purchase, and {REFUND_NOT_ITEMISED}", case=case,
+                                 alone=True)
             continue
         collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
                              _refund_unread(money(refunded), currency, ident,
@@ -1058,9 +1064,9 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
         row, ident = unstated[0]
         collector.notes.append(
             f"{path.name}: {counted(len(unstated), 'payment')} whose status says refunded "
-            f"state{'s' if len(unstated) == 1 else ''} no Amount Refunded (the first: row "
-            f"{row}, {ident}): each read as its purchase only, a quarantine line of Amount "
-            "Refunded with its case")
+            f"state{'s' if len(unstated) == 1 else ''} no Amount Refunded (empty or 0; the "
+            f"first: row {row}, {ident}): each read as its purchase only, a quarantine "
+            "line of Amount Refunded with its case")
     return collector
 
 
