@@ -298,7 +298,9 @@ def test_a_payment_in_the_export_and_another_keeps_its_method_whichever_comes_fi
     """The export states no payment method; the charges CSV and the balance report do. The
     same payment in both is one record, its method kept, in either order (before, the
     first copy was kept: given first, this export's lost the method and quarantined the
-    other's as a duplicate event id)."""
+    other's as a duplicate event id). The copy kept is the one stating the method, so the
+    record cites that file and row in either order (before, this export's copy given first
+    was kept and filled in: a finding of the method cited a file with no method column)."""
     if other == "charges":
         second = tmp_path / "charges.csv"
         second.write_text("id,description,amount,amount_refunded,currency,created,status,"
@@ -321,11 +323,30 @@ def test_a_payment_in_the_export_and_another_keeps_its_method_whichever_comes_fi
         result = import_sources([(p, None) for p in order])
         log = result.log[result.log[C.EVENT_ID].isin(list(want))]
         assert dict(zip(log[C.EVENT_ID], log[C.PAYMENT_METHOD], strict=True)) == want, order
+        assert set(log[C.SOURCE_FILE].astype(str)) == {second.name}, order
         assert not result.quarantine["reason"].str.startswith("duplicate event id").any()
         counts = {f.file: f for f in result.files}
         mine = counts["unified_payments.csv"]
         assert (mine.quarantined, mine.fields_unread) == (0, len(want))
-        assert mine.imported + mine.deduplicated == len(want)
+        assert (mine.imported, mine.deduplicated) == (0, len(want)), order
+
+
+def test_the_findings_of_the_export_beside_the_charges_csv_are_alike_in_either_order(
+        tmp_path: Path) -> None:
+    """The sample's tickets, this export, the charges CSV and the refunds CSV: the findings,
+    the files and rows they cite included, are the same whichever of the two payment files
+    is given first (before, 3 differed: instrument-mismatch's `purchase paid by paypal`
+    cited the Dashboard export's row, a file with no method column, where given first)."""
+    export, _ = _as_dashboard_export(tmp_path / "unified_payments.csv")
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    charges, refunds = EXPORTS / "stripe_charges.csv", EXPORTS / "stripe_refunds.csv"
+    runs = [_check(tmp_path / name, *tickets, *payments, refunds)["findings"]
+            for name, payments in (("ef", (export, charges)), ("fe", (charges, export)))]
+    assert isinstance(runs[0], list) and any(f["rule"] == "EV006" for f in runs[0])
+    first, second = (sorted(json.dumps(f, sort_keys=True) for f in run) for run in runs)
+    assert first == second
+    cited = {s["file"] for f in runs[0] if f["rule"] == "EV006" for s in f["sources"]}
+    assert "unified_payments.csv" not in cited
 
 
 def test_a_payment_conflicting_with_another_exports_is_not_told_read_without_a_field(

@@ -987,6 +987,22 @@ def _stripe_methods_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.nda
     return _values_filled(kept, dups, equal, content, pairs, owner, (C.PAYMENT_METHOD,))
 
 
+def _kept_swapped(drop: np.ndarray, keep: np.ndarray, rows: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """`drop` and `keep` (`_repeats`') with the repeats at `rows` kept in their kept
+    event's stead: each row's kept event dropped in its place, and every other repeat of
+    that event compared with (and, a conflict, naming) the one now kept."""
+    drop, keep = drop.copy(), keep.copy()
+    old, new = keep[rows], drop[rows]  # (one row per kept event: `_values_filled`'s first)
+    order = np.argsort(old, kind="stable")
+    old, new = old[order], new[order]
+    at = np.minimum(np.searchsorted(old, keep), len(old) - 1)
+    hit = old[at] == keep
+    keep[hit] = new[at[hit]]
+    drop[rows[order]] = old
+    return drop, keep
+
+
 def _values_filled(kept: pd.DataFrame, dups: pd.DataFrame, equal: np.ndarray,
                    content: list[str], pairs: np.ndarray, owner: np.ndarray,
                    names: tuple[str, ...]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -1526,8 +1542,19 @@ def import_sources(
         filled = _ticket_values_filled(kept, dups, equal, content, both, keep)
         # A Stripe payment in the Dashboard's payments export (no method) and in the charges
         # CSV or the balance report (its method): one record, whichever is given first.
-        filled.update(_stripe_methods_filled(kept, dups, equal, content, both, keep))
+        methods = _stripe_methods_filled(kept, dups, equal, content, both, keep)
         same = np.asarray(equal.all(axis=1), dtype=bool)
+        if methods:
+            # The copy stating the method is kept, not the first given filled in with it:
+            # its file and row are the ones the findings cite (before, the Dashboard's copy
+            # given first was kept, and a finding of the method cited that export, which
+            # has no method column, where given second it cited the charges CSV).
+            rows, _ = methods.pop(C.PAYMENT_METHOD)
+            rows = rows[same[rows]]
+            if len(rows):
+                drop, keep = _kept_swapped(drop, keep, rows)
+                dups, kept = log.take(drop), log.take(keep)
+        filled.update(methods)
         for k in dups[_INPUT][same]:
             deduplicated[int(k)] = deduplicated.get(int(k), 0) + 1
         conflicts, where = dups[~same], kept[~same]
