@@ -995,14 +995,17 @@ class CheckRun:
         """The payments a Stripe Dashboard payments export shows refunded (an `Amount
         Refunded` line) that no case holds (no ticket names them and no input itemises
         their refunds: left out as sales), so their refunds are in no audit at all: how
-        many, and the first's charge, file and row ((0, '', '', None) where none). Before,
-        only an import note counted them, and the check said nothing."""
+        many, and the first's charge, file and row ((0, '', '', None) where none), the
+        first by charge, then file and row (before, the first in the inputs' order: the
+        same files given the other way round named another). Before, only an import note
+        counted them, and the check said nothing."""
         found = self._not_itemised()
         if found is None:
             return 0, "", "", None
         lines, held = found
         lines = lines[~lines["charge"].isin(held).to_numpy(dtype=bool)]
-        lines = lines.drop_duplicates("charge")
+        lines = lines.assign(_row=pd.to_numeric(lines["row"], errors="coerce")).sort_values(
+            ["charge", "file", "_row"], kind="stable").drop_duplicates("charge")
         if lines.empty:
             return 0, "", "", None
         first = lines.iloc[0]

@@ -412,6 +412,22 @@ def test_a_check_tells_the_refunded_payments_no_case_holds(tmp_path: Path) -> No
     assert beside["findings"]
 
 
+def test_the_payment_in_no_case_named_first_is_the_same_in_either_order(
+        tmp_path: Path) -> None:
+    """The warning of refunded payments in no case names the first by charge, then file
+    and row, whatever the inputs' order (before, the first file given: ch_3 of july.csv
+    given first, ch_2 of june.csv the other way round)."""
+    june = _export(tmp_path / "june.csv",
+                   _row("ch_2", "2026-05-24 22:41:03", "95.25", "95.25", "eur", "Refunded"))
+    july = _export(tmp_path / "july.csv",
+                   _row("ch_3", "2026-06-24 22:41:03", "5.00", "5.00", "eur", "Refunded"))
+    for name, order in (("jj", (june, july)), ("lj", (july, june))):
+        told = [w for w in _check(tmp_path / name, *order)["manifest"][  # type: ignore[index]
+            "warnings"] if "in no case" in w]
+        assert len(told) == 1 and told[0].startswith("2 payments") and told[0].endswith(
+            "(the first: ch_2, june.csv row 2)"), (name, told)
+
+
 def test_the_warning_finds_a_payment_whose_id_holds_a_space(tmp_path: Path) -> None:
     """The payment of an Amount Refunded line is the one its record names (the line's
     hint), not a word parsed from the reason: an id holding a space (`ch_... x`) is
