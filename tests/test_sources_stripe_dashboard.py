@@ -412,6 +412,30 @@ def test_a_check_tells_the_refunded_payments_no_case_holds(tmp_path: Path) -> No
     assert beside["findings"]
 
 
+def test_a_refund_itemised_after_the_clock_is_itemised(tmp_path: Path) -> None:
+    """With `--as-of` before some refunds of the refunds CSV given beside the export, those
+    refunds are still itemised: no warning of refunds given only as a total (taking the
+    paid refunds from the log at the clock told 34 cases so at the median refund time).
+    The export alone at that clock is still told."""
+    export, _ = _as_dashboard_export(tmp_path / "unified_payments.csv")
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    with (EXPORTS / "stripe_refunds.csv").open(encoding="utf-8") as handle:
+        times = sorted(r["created"] for r in csv.DictReader(handle))
+    clock = times[len(times) // 2].replace(" ", "T") + "Z"
+    told = {}
+    for name, inputs in (("beside", [*tickets, export, EXPORTS / "stripe_refunds.csv"]),
+                         ("alone", [*tickets, export])):
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["check", *map(str, inputs), "--out", str(out),
+                                           "--fail-on", "never", "--as-of", clock])
+        assert result.exit_code == 0, result.output
+        warnings = json.loads((out / "findings.json").read_text(encoding="utf-8"))[
+            "manifest"]["warnings"]
+        told[name] = [w for w in warnings if "gives only as a total" in w]
+    assert told["beside"] == []
+    assert len(told["alone"]) == 1
+
+
 def test_the_payment_in_no_case_named_first_is_the_same_in_either_order(
         tmp_path: Path) -> None:
     """The warning of refunded payments in no case names the first by charge, then file
