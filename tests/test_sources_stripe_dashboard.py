@@ -131,7 +131,7 @@ def test_a_refunded_payment_is_the_purchase_and_its_refund_no_payout_made_up(
     first = lines.iloc[0]["reason"]
     assert first.startswith("49.90 EUR refunded of payment ch_1: the payments export gives "
                             "the total refunded, not the refunds")
-    assert "Refunded date (UTC) 2026-07-04 09:30:00 is one date for however many refunds" \
+    assert "Refunded date (UTC) 2026-07-04T09:30:00+00:00 is one date for however many refunds" \
         in first and "not read as a payout" in first
     assert lines.iloc[1]["reason"].startswith("10000 JPY refunded of payment ch_2")
     result = import_sources([(path, None)])
@@ -472,7 +472,9 @@ def test_the_warning_finds_a_payment_whose_id_holds_a_space(tmp_path: Path) -> N
 def test_a_refunded_date_is_checked_and_a_refunded_status_without_a_total_told(
         tmp_path: Path) -> None:
     """A `Refunded date (UTC)` that is no time is not copied into the reason (before, a
-    40,000-character cell gave a 40,430-character reason); a payment whose status says
+    40,000-character cell gave a 40,430-character reason), and one that is is told as read,
+    in UTC (before, one stating an offset was written as the cell, labelled UTC); a
+    payment whose status says
     refunded with an empty `Amount Refunded` gets its line too (before, none and no note)."""
     path = _export(
         tmp_path / "unified_payments.csv",
@@ -480,16 +482,21 @@ def test_a_refunded_date_is_checked_and_a_refunded_status_without_a_total_told(
              refunded_at="9" * 40_000),
         _row("ch_2", "2026-07-01 09:00:00", "20.00", "", "eur", "Refunded",
              refunded_at="2026-07-03 10:00:00"),
-        _row("ch_3", "2026-07-01 10:00:00", "20.00", "", "eur", "Paid"))
+        _row("ch_3", "2026-07-01 10:00:00", "20.00", "", "eur", "Paid"),
+        _row("ch_4", "2026-07-01 10:00:00", "20.00", "5.00", "eur", "Paid",
+             refunded_at="2026-07-03 10:00:00+02:00"))
     result = import_sources([(path, None)])
     lines = result.quarantine.sort_values("row")
     assert lines[["row", "field", "record_read"]].values.tolist() == [
-        [2, "Amount Refunded", "yes"], [3, "Amount Refunded", "yes"]]
-    first, second = lines["reason"].tolist()
+        [2, "Amount Refunded", "yes"], [3, "Amount Refunded", "yes"],
+        [5, "Amount Refunded", "yes"]]
+    first, second, offset = lines["reason"].tolist()
     assert len(first) < 1_000 and "its Refunded date (UTC) is no time of the export" in first
     assert second.startswith("payment ch_2's status says refunded and its Amount Refunded "
-                             "is empty") and "2026-07-03 10:00:00 is one date" in second
-    assert (result.files[0].imported, result.files[0].fields_unread) == (3, 2)
+                             "is empty") and "2026-07-03T10:00:00+00:00 is one date" in second
+    # (a time stating an offset is told as read, in UTC: before, `10:00:00+02:00` as UTC)
+    assert "its Refunded date (UTC) 2026-07-03T08:00:00+00:00 is one date" in offset
+    assert (result.files[0].imported, result.files[0].fields_unread) == (4, 3)
     assert any("1 payment whose status says refunded states no Amount Refunded (empty or 0; "
                "the first: row 3, ch_2)" in n for n in result.notes)
 

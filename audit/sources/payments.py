@@ -909,15 +909,16 @@ def _refund_unread(refunded: str | None, currency: str, charge: str, date: str |
     """Why a payment's `Amount Refunded` is not read as a payout (its quarantine line of
     that field alone: the payment is read as the purchase). `refunded` None: the payment's
     status says refunded and the export gives no amount refunded (`stated`: the cell is
-    `empty`, or `0.00`). The date is told where
+    `empty`, or `0.00`). The date is told, in UTC, where
     it is a time of the export, else said to be none (before, the cell went into the reason
     whole: a 40,000-character cell gave a 40,430-character reason)."""
     when = ""
     if date:
         try:
-            _dashboard_time(date)
-            when = (f"; its Refunded date (UTC) {date.strip()} is one date for however many "
-                    "refunds")
+            # (the time read, in UTC: before, the cell as written, so a time stating an
+            # offset, `10:00:00+02:00`, was labelled UTC)
+            when = (f"; its Refunded date (UTC) {_dashboard_time(date)} is one date for "
+                    "however many refunds")
         except BadValue:
             when = "; its Refunded date (UTC) is no time of the export (not read)"
     what = (f"{refunded} {currency} refunded of payment {charge}" if refunded is not None
