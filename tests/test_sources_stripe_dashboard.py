@@ -10,6 +10,7 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -340,9 +341,12 @@ def test_the_findings_of_the_export_beside_the_charges_csv_are_alike_in_either_o
     export, _ = _as_dashboard_export(tmp_path / "unified_payments.csv")
     tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
     charges, refunds = EXPORTS / "stripe_charges.csv", EXPORTS / "stripe_refunds.csv"
-    runs = [_check(tmp_path / name, *tickets, *payments, refunds)["findings"]
-            for name, payments in (("ef", (export, charges)), ("fe", (charges, export)))]
-    assert isinstance(runs[0], list) and any(f["rule"] == "EV006" for f in runs[0])
+    runs: list[list[dict[str, Any]]] = []
+    for name, payments in (("ef", (export, charges)), ("fe", (charges, export))):
+        found = _check(tmp_path / name, *tickets, *payments, refunds)["findings"]
+        assert isinstance(found, list)
+        runs.append(found)
+    assert any(f["rule"] == "EV006" for f in runs[0])
     first, second = (sorted(json.dumps(f, sort_keys=True) for f in run) for run in runs)
     assert first == second
     cited = {s["file"] for f in runs[0] if f["rule"] == "EV006" for s in f["sources"]}
