@@ -353,6 +353,25 @@ def test_the_findings_of_the_export_beside_the_charges_csv_are_alike_in_either_o
     assert "unified_payments.csv" not in cited
 
 
+def test_a_logs_payment_of_the_export_is_kept_beside_the_charges_csv(tmp_path: Path) -> None:
+    """A canonical log made of the tickets and this export, given with the charges CSV: the
+    log's events are kept, as a log's are whatever the order, and take the CSV's method
+    (the copy stating the method is kept in their stead only between two exports)."""
+    export, _ = _as_dashboard_export(tmp_path / "unified_payments.csv")
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    log_path = tmp_path / "log.parquet"
+    made = CliRunner().invoke(main, ["import", *map(str, tickets), str(export),
+                                     "--out", str(log_path)])
+    assert made.exit_code == 0, made.output
+    charges = EXPORTS / "stripe_charges.csv"
+    for order in ([log_path, charges], [charges, log_path]):
+        result = import_sources([(p, None) for p in order])
+        log = result.log[result.log[C.EVENT_ID].astype(str).str.startswith("stripe:ch_")]
+        files = log[C.SOURCE_FILE].astype(str).value_counts().to_dict()
+        assert files["unified_payments.csv"] > 100, (order, files)
+        assert log[C.PAYMENT_METHOD].notna().all(), order
+
+
 def test_a_payment_conflicting_with_another_exports_is_not_told_read_without_a_field(
         tmp_path: Path) -> None:
     """A payment whose copy differs from the charges CSV's (another amount) is quarantined

@@ -1549,8 +1549,13 @@ def import_sources(
             # its file and row are the ones the findings cite (before, the Dashboard's copy
             # given first was kept, and a finding of the method cited that export, which
             # has no method column, where given second it cited the charges CSV).
-            rows, _ = methods.pop(C.PAYMENT_METHOD)
-            rows = rows[same[rows]]
+            # (two exports' copies only: a canonical log's event taken back is kept, and
+            # filled in, as a log's events are whatever the order)
+            rows, values = methods.pop(C.PAYMENT_METHOD)
+            logged = ~(from_input[drop[rows]] & from_input[keep[rows]])
+            if logged.any():
+                methods[C.PAYMENT_METHOD] = (rows[logged], values[logged])
+            rows = rows[same[rows] & ~logged]
             if len(rows):
                 drop, keep = _kept_swapped(drop, keep, rows)
                 dups, kept = log.take(drop), log.take(keep)
