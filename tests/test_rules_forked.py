@@ -320,3 +320,72 @@ def test_warm_leaves_shared_work_that_raises_to_its_readers(
         with pytest.raises(RuntimeError, match="boom in the excess"):
             facts.shared(ev005.EXCESS)
     assert calls == ["boom", "boom", "boom"]
+
+
+def _blank_roles(log: Any) -> Any:
+    """The log with the role of every third approval not recorded (none, or blank) and of
+    every ninth its person too: approvals unauthorized-approver cannot judge."""
+    log = log.copy()
+    approvals = log.index[log[C.ACTIVITY].astype(str).str.startswith("Approve refund")]
+    roles = log[C.ROLE].astype(object)
+    people = log[C.RESOURCE].astype(object)
+    for k, i in enumerate(approvals[::3]):
+        roles[i] = None if k % 2 else " "
+        if k % 3 == 0:
+            people[i] = None
+    log[C.ROLE] = roles.astype("category")
+    log[C.RESOURCE] = people.astype("category")
+    return log
+
+
+def test_what_unauthorized_approver_could_not_judge_comes_back_from_the_copy(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """unauthorized-approver (AP004) run by the forked copy: the approvals it could not judge
+    (no role recorded) come back with its outcome (`CaseFacts.unjudged`), so that check's
+    warning (`unrecorded_approvals`, `..._nobody`) and findings.json's `unjudged_cases`, which
+    `diff` reads, are those of one process, and this process does not judge the approvals
+    again. Before this test none of the forked tests had an approval without a role: the
+    copy sending back nothing it could not judge passed them all, while such a run lost
+    every unrecorded approval (no warning; `diff` called earlier findings of those cases
+    resolved, not not re-judged)."""
+    from audit.rules.approvals import ap004_unauthorized_approver as ap004
+
+    policy = load_policy(default_policy_path())
+    log = _blank_roles(_log(sample))
+    approvals = log[log[C.ACTIVITY].astype(str).str.startswith("Approve refund")]
+    blank = approvals[approvals[C.ROLE].astype(str).str.strip().isin(["", "nan"])
+                      | approvals[C.ROLE].isna()]
+    judged_in = tmp_path / "judged"
+    real = ap004._judged
+
+    def spy(facts: CaseFacts) -> Any:
+        with judged_in.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return real(facts)
+
+    monkeypatch.setattr(ap004, "_judged", spy)
+    # (a conformance rule is run here, first: slow, so the copy takes unauthorized-approver)
+    rules = RuleSet([_rule("CF901", seconds=1.0), ap004.UnauthorizedApprover])
+    alone = engine.run_rules(log, policy, rules, as_of=policy.as_of)
+    assert alone.errors == []
+    assert judged_in.read_text().split() == [str(PARENT)]  # once, by its check
+    # Every approval left without a role is one not judged (each level is judged here).
+    assert alone.extra["unrecorded_approvals"] == blank[C.ACTIVITY].astype(str).value_counts(
+        ).to_dict()
+    assert alone.extra["unrecorded_approvals_nobody"] == blank[blank[C.RESOURCE].isna()][
+        C.ACTIVITY].astype(str).value_counts().to_dict()
+    cases = sorted(set(blank[C.CASE].astype(str)))
+    assert len(cases) >= 30
+    assert [str(c) for c in alone.extra["unjudged_cases"]["AP004"]["role_not_recorded"]] == \
+        cases
+
+    judged_in.unlink()
+    forks = _forks_spied(monkeypatch)
+    monkeypatch.setattr(engine, "FORK_RULES_FROM", 0)
+    two = engine.run_rules(log, policy, rules, as_of=policy.as_of)
+    assert forks == ["running rules"] and two.errors == []
+    judged_by = judged_in.read_text().split()
+    assert len(judged_by) == 1 and judged_by != [str(PARENT)]  # by the copy alone
+    assert [f.as_dict() for f in two.findings] == [f.as_dict() for f in alone.findings]
+    for key in ("unrecorded_approvals", "unrecorded_approvals_nobody", "unjudged_cases"):
+        assert two.extra[key] == alone.extra[key], key
