@@ -770,6 +770,27 @@ class CheckRun:
                        + (f" and {more:,} more" if more else "") + ")")
         return out
 
+    def receipt_generic_told(self) -> list[str]:
+        """Where receipt-reused (DU002) ran: a warning counting the cases holding a receipt
+        held by more cases than the policy's `thresholds.receipt_max_cases` (a generic
+        value, a phone's `IMG_0001.jpg`), which it did not compare (findings.json's
+        `unjudged_cases.DU002`), naming the first few."""
+        from audit.rules.duplicates.du002_receipt_reused import RECEIPT_GENERIC
+
+        cases = self.unjudged_case_ids().get("DU002", {}).get(RECEIPT_GENERIC, [])
+        if not cases or not self._ran_of(("DU002",)):
+            return []
+        shown = cases[:5]
+        more = len(cases) - len(shown)
+        most = self.policy.receipt_max_cases
+        return [f"receipt-reused did not compare the receipts of "
+                f"{counted(len(cases), 'case', spec=',')}: "
+                f"{'it holds' if len(cases) == 1 else 'they hold'} a receipt (evidence:receipt) "
+                f"held by more than {most:,} cases, a generic value (a file name, a "
+                f"placeholder), not one receipt (thresholds.receipt_max_cases) ("
+                + ", ".join(_shown_id(c) for c in shown)
+                + (f" and {more:,} more" if more else "") + ")"]
+
     def _ran_of(self, codes: tuple[str, ...]) -> list[str]:
         """The names of the rules of `codes` that ran, in the order of `codes`."""
         ran = {rule.code: rule.name for rule in self.result.rules}
@@ -1304,6 +1325,7 @@ class CheckRun:
         if without_channel:
             out.append(without_channel)
         out.extend(self.refund_window_told())
+        out.extend(self.receipt_generic_told())
         if self.others_in_out:
             out.append(self.others_in_out_told())
         no_currency = self.no_currency_findings()

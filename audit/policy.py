@@ -135,6 +135,10 @@ class Policy:
     allows (`refund_window.within`, read by outside-refund-window); a channel not listed
     has no window (the rule does not judge its cases)."""
     refund_window_exception_roles: tuple[str, ...] = ()
+    receipt_max_cases: int = 10
+    """The most cases one receipt may be held by and still be compared
+    (`thresholds.receipt_max_cases`, read by receipt-reused): a value held by more is
+    generic (a phone's `IMG_0001.jpg`), not one receipt, and its cases are not judged."""
     """The roles whose approval of a refund accepts a request outside its window
     (`refund_window.exception_approvers`): none, no exception."""
     source: str | None = None
@@ -458,7 +462,8 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                          control)
         performer_roles[str(control)] = tuple(roles)
 
-    thresholds = r.mapping(top.get("thresholds"), "thresholds", allowed=("second_approval",))
+    thresholds = r.mapping(top.get("thresholds"), "thresholds",
+                           allowed=("second_approval", "receipt_max_cases"))
     second: dict[str, float] = {}
     for currency, amount in r.mapping(thresholds.get("second_approval"), "thresholds",
                                       "second_approval").items():
@@ -467,6 +472,12 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                          currency)
         second[str(currency)] = r.convert(amount, _positive_amount, "thresholds",
                                           "second_approval", currency)
+
+    receipt_max_cases = thresholds.get("receipt_max_cases", Policy.receipt_max_cases)
+    if isinstance(receipt_max_cases, bool) or not isinstance(receipt_max_cases, int) \
+            or not 2 <= receipt_max_cases <= 1_000_000:
+        raise r.fail("receipt_max_cases must be a whole number from 2 to 1,000,000",
+                     "thresholds", "receipt_max_cases")
 
     sla = r.mapping(top.get("sla"), "sla", allowed=("request_to_payout",))
     grace = r.mapping(top.get("grace"), "grace", allowed=("approved_not_paid",))
@@ -624,7 +635,7 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         approved_not_paid_grace=r.convert(grace.get("approved_not_paid", "5d"),
                                           parse_duration, "grace", "approved_not_paid"),
         required_evidence=evidence, refund_window=refund_window,
-        refund_window_exception_roles=exception_roles,
+        refund_window_exception_roles=exception_roles, receipt_max_cases=receipt_max_cases,
         select=select, ignore=ignore, severity=severity, waivers=tuple(waivers), sop=sop,
         sop_processes=sop_processes, sop_written=dict(sop),
         conformance=conformance,

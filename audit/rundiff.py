@@ -1850,10 +1850,13 @@ code and reason ("" for a rule not named here), of OLD or NEW (`{run}`)."""
 UNJUDGED_WHOLE = {
     ("EV008", "no_purchase_before_request"): ("its case holds no purchase at or before its "
                                               "request in {run}, the start of the refund "
-                                              "window")}
+                                              "window"),
+    ("DU002", "receipt_generic"): ("its case holds a receipt held by more cases in {run} "
+                                   "than the policy's receipt_max_cases, a generic value, "
+                                   "not compared")}
 """Why a rule could not judge a case as a whole (findings.json `unjudged_cases`), by rule
 code and reason, of OLD or NEW (`{run}`): outside-refund-window's granted refund with no
-purchase to measure its window from."""
+purchase to measure its window from; receipt-reused's case holding a generic receipt."""
 
 
 def unjudged_told(rule: str, reason: str, run: str) -> str:

@@ -1051,3 +1051,51 @@ def test_the_refund_window_is_judged_alike_on_both_engines(sample: Path, cluster
     told = [w for w in local.warnings() if w.startswith("outside-refund-window")]
     assert len(told) == 1
     assert told == [w for w in remote.warnings() if w.startswith("outside-refund-window")]
+
+
+def test_a_generic_receipt_links_no_cases_and_is_judged_alike_on_both_engines(
+        cluster: Any) -> None:
+    """A receipt held by more cases than the policy's `receipt_max_cases` (a phone's
+    `IMG_0001.jpg` in 12 cases, the default 10) is generic: it links none of its cases (before,
+    they were all put in one partition, the whole log on one worker where every case holds
+    it), the Dask engine tells each partition so that none compares the few of its cases it
+    holds, and both engines list its cases as not judged. Where receipt-reused does not run
+    (the policy ignores it), receipts link no cases at all."""
+    from dataclasses import replace as replaced
+
+    from audit.engines.dask_engine import case_components, generic_receipts, run_rules_dask
+    from audit.policy import load_policy
+    from audit.rules import default_rules
+    from audit.rules.engine import run_rules
+    from tests.rules.logbuilder import build_log
+
+    policy = replaced(load_policy(default_policy_path()), sop={})
+
+    def events(receipt: str, day: int) -> dict[str, Any]:
+        return {"channel": "offline", "events": [
+            {"a": "Receive refund request", "t": f"2026-07-{day:02d}T09:00Z"},
+            {"a": "Collect evidence", "ev": {"receipt": receipt}},
+            {"a": "Approve refund"}, {"a": "Execute payout"}]}
+
+    spec = {f"G{i:02d}": events("IMG_0001.jpg" if i % 2 else "img_0001.JPG", i + 1)
+            for i in range(12)}
+    spec.update({"A": events("R-5", 20), "B": events("R-005", 21)})
+    log = build_log(spec, policy)
+    generic = generic_receipts(log["evidence:receipt"].array, log[C.CASE].array, 10)
+    assert generic == frozenset({"img_1.jpg"})
+    assert len(set(case_components(log).values())) == 2
+    assert len(set(case_components(log, generic=generic).values())) == 13
+    assert len(set(case_components(log, receipts=False).values())) == 14
+    assert len(partition_log(log, 8, generic=generic)) == 8
+    as_of = datetime(2026, 10, 15, tzinfo=UTC)
+    ruleset = default_rules()
+    local = run_rules(log, policy, ruleset, as_of=as_of)
+    remote, engine = run_rules_dask(log, policy, ruleset, as_of=as_of, spec=EngineSpec(
+        "dask", scheduler=cluster.scheduler_address, partitions=4))
+    assert engine["partitions"] == 4
+    assert [f.as_dict() for f in remote.findings] == [f.as_dict() for f in local.findings]
+    assert [(f.case_id, f.rule) for f in local.findings if f.rule == "DU002"] == [
+        ("B", "DU002")]
+    told = {"receipt_generic": sorted(spec)[2:]}
+    assert local.extra["unjudged_cases"]["DU002"] == told
+    assert remote.extra["unjudged_cases"]["DU002"] == told

@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_logs" / "refund-sample" / "canonical.csv"
 RECORDED = REPO / "tests" / "data" / "rule_logic_findings.json"
 """Per rule code, its logic version and a digest of its findings on the bundled sample
-(`_judged`) as recorded when that version was set."""
+(`_judged`; the sample with one receipt reused, `_planted`) as recorded when that version
+was set."""
 
 
 def test_every_rule_states_its_logic_version_in_its_own_definition() -> None:
@@ -128,8 +129,28 @@ def _judged(document: dict[str, Any]) -> dict[str, str]:
             for code, rows in judged.items()}
 
 
+def _planted(folder: Path) -> Path:
+    """The bundled sample with one receipt reused (it holds none): CS0000015 (paid 212.56
+    EUR on 2026-08-14) presents CS0000038's receipt (paid 2026-07-23, its store sale 28.74
+    EUR) written otherwise, ` Receipt-CS38.JPG`, so that receipt-reused's judgement (how
+    receipts compare, who is found, the money beyond the sale) is in its digest (on the
+    sample alone its digest was that of no finding, and any change of it passed). Every
+    other rule's findings are the sample's (tests/test_receipt_reused.py)."""
+    import pandas as pd
+
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    receipt = frame["evidence:receipt"]
+    frame.loc[(frame["case:concept:name"] == "CS0000015") & (receipt != ""),
+              "evidence:receipt"] = " Receipt-CS38.JPG"
+    folder.mkdir(parents=True, exist_ok=True)
+    planted = folder / "canonical-planted.csv"
+    frame.to_csv(planted, index=False)
+    return planted
+
+
 def _sample_check(out: Path) -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["check", str(SAMPLE), "--out", str(out), "--format",
+    planted = _planted(out.parent / "planted")
+    result = CliRunner().invoke(main, ["check", str(planted), "--out", str(out), "--format",
                                        "json", "--fail-on", "never"])
     assert result.exit_code == 0, result.output
     document: dict[str, Any] = json.loads((out / "findings.json").read_text(encoding="utf-8"))

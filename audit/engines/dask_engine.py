@@ -9,8 +9,9 @@ all cases and reads the charge's amount from a purchase event, possibly of anoth
 receipt-reused (DU002) compares the receipts (`evidence:receipt`, as it reads them) of all
 cases. So a partition holds whole connected components of the graph "case - charge id -
 order id - receipt" (any event of a case that names a charge, an order or a receipt links
-the case to it): every group these rules compare is inside one partition, and no per-case
-rule ever sees a case cut in two.
+the case to it; a receipt only where receipt-reused runs, and not a generic one): every
+group these rules compare is inside one partition, and no per-case rule ever sees a case
+cut in two.
 
 On the workers: the rule checks (findings before precedence and waivers), and the alignments
 of the partition's cases (per unique variant, as locally). On the client: severity overrides,
@@ -36,7 +37,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 import pandas as pd
 
 from audit import canonical as C
@@ -52,7 +54,11 @@ from audit.errors import InputError
 from audit.findings import Finding
 from audit.policy import Policy
 from audit.rules.base import Rule
-from audit.rules.duplicates.du002_receipt_reused import RECEIPT, receipt_keys
+from audit.rules.duplicates.du002_receipt_reused import (
+    RECEIPT,
+    generic_receipts,
+    receipt_keys,
+)
 from audit.rules.engine import (
     AuditResult,
     RuleError,
@@ -88,7 +94,8 @@ def default_partitions(events: int, threads: int) -> int:
 # --- partitioning ------------------------------------------------------------------------------
 
 
-def case_components(log: pd.DataFrame) -> dict[str, str]:
+def case_components(log: pd.DataFrame, *, receipts: bool = True,
+                    generic: Collection[str] = frozenset()) -> dict[str, str]:
     """Case id -> the first case id (in sorted order) of its connected component, where cases
     are connected through the charge ids and order ids their events name, an order named
     by an `evidence:order` item too where the log knows it (`names_known_order`: an
@@ -97,7 +104,10 @@ def case_components(log: pd.DataFrame) -> dict[str, str]:
     naming no known order (a placeholder, a document, `n/a`, `order.pdf`) links nothing,
     so the cases sharing it are not collapsed into one component. Cases are connected
     through a receipt as receipt-reused compares them (`receipt_keys`: normalised, a
-    placeholder or a value naming no receipt links nothing)."""
+    placeholder or a value naming no receipt links nothing), where `receipts` (the run's
+    rules hold receipt-reused), and not through a key of `generic` (held by more cases than
+    the policy's `receipt_max_cases`: the rule compares no case on it; linked, one phone's
+    `IMG_0001.jpg` in every case put the whole log in one partition)."""
     parent: dict[str, str] = {}
 
     def find(node: str) -> str:
@@ -121,7 +131,7 @@ def case_components(log: pd.DataFrame) -> dict[str, str]:
               if ORDER_EVIDENCE in log.columns and C.ORDER_ID in log.columns else None)
     for prefix, column in (("1", C.CHARGE_ID), ("2", C.ORDER_ID), ("2", ORDER_EVIDENCE),
                            ("3", RECEIPT)):
-        if column not in log.columns:
+        if column not in log.columns or (column == RECEIPT and not receipts):
             continue
         values: pd.Series = log[column]
         if column == ORDER_EVIDENCE:
@@ -131,6 +141,8 @@ def case_components(log: pd.DataFrame) -> dict[str, str]:
         elif column == RECEIPT:
             keys = receipt_keys(log[column].array)
             rows = pd.notna(keys)
+            if generic:
+                rows &= ~np.isin(keys, np.asarray(sorted(generic), dtype=object))
             values = pd.Series(keys, index=log.index, dtype=object)
         else:
             rows = log[column].notna().to_numpy(dtype=bool)
@@ -143,11 +155,14 @@ def case_components(log: pd.DataFrame) -> dict[str, str]:
     return {case: find("0" + case)[1:] for case in cases}
 
 
-def partition_log(log: pd.DataFrame, partitions: int) -> list[pd.DataFrame]:
+def partition_log(log: pd.DataFrame, partitions: int, *, receipts: bool = True,
+                  generic: Collection[str] = frozenset()) -> list[pd.DataFrame]:
     """The log cut into at most `partitions` frames of whole components (see
-    `case_components`), balanced by events; rows keep their order within a frame."""
+    `case_components`, with `receipts` and `generic`: receipts link cases only where
+    receipt-reused runs, and generic ones never), balanced by events; rows keep their order
+    within a frame."""
     case_ids = log[C.CASE].astype(str)
-    component = case_components(log)
+    component = case_components(log, receipts=receipts, generic=generic)
     sizes = case_ids.map(component).value_counts()
     loads = [0] * max(1, min(partitions, len(sizes)))
     slot: dict[str, int] = {}
@@ -251,10 +266,14 @@ class PartitionResult:
 
 
 def run_partition(log: pd.DataFrame, policy: Policy, sops: Sequence[ShippedSop],
-                  rule_classes: Sequence[type[Rule]], as_of: datetime) -> PartitionResult:
-    """The rules' checks over one partition (a task on a worker)."""
+                  rule_classes: Sequence[type[Rule]], as_of: datetime,
+                  generic: frozenset[str] = frozenset()) -> PartitionResult:
+    """The rules' checks over one partition (a task on a worker); `generic`, the whole
+    log's generic receipts (`generic_receipts`), which receipt-reused does not compare
+    (a partition holds only some of the cases holding one)."""
     policy, back = _localise(policy, sops)
     facts = PartitionFacts(log, policy, as_of)
+    facts.generic_receipts = generic
     # The rules the run judges, as run_rules tells its facts (`CaseFacts.judges`).
     facts.running = frozenset(rule_class.code for rule_class in rule_classes)
     # The counts run_rules reports (cases with an id, all events), read off the log itself.
@@ -796,14 +815,20 @@ def run_rules_dask(log: pd.DataFrame, policy: Policy, ruleset: RuleSet, *, as_of
     progress.stage("dask: connecting" if spec.scheduler else "dask: starting a LocalCluster")
     with dask_client(spec) as (client, engine), cluster_failures(client, spec) as gather:
         wanted = spec.partitions or default_partitions(len(log), int(engine["threads"]))
-        progress.stage(f"dask: partitioning {len(log):,} events by case, charge and order")
-        parts = partition_log(log, wanted)
+        receipts = any(rule.code == "DU002" for rule in rules)
+        generic = (generic_receipts(log[RECEIPT].array, log[C.CASE].array,
+                                    policy.receipt_max_cases)
+                   if receipts and RECEIPT in log.columns else frozenset())
+        progress.stage(f"dask: partitioning {len(log):,} events by case, charge and order"
+                       + (" and receipt" if receipts else ""))
+        parts = partition_log(log, wanted, receipts=receipts, generic=generic)
         engine["partitions"] = len(parts)
         progress.stage(f"dask: running the rules on {counted(len(parts), 'partition')}, "
                        f"{counted(engine['workers'], 'worker')}")
         data = client.scatter(parts)
         futures = [client.submit(run_partition, part, shipped_policy, sops,
-                                 [type(r) for r in rules], as_of, pure=False) for part in data]
+                                 [type(r) for r in rules], as_of, generic, pure=False)
+                   for part in data]
         results: list[PartitionResult] = gather(futures)
         extra: dict[str, object] = {}
         if any(r.conformance is not None for r in results):

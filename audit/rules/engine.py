@@ -431,7 +431,9 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
     unrecorded_approvals`); "unjudged_cases", per rule of those two that ran and did not
     crash, per reason (`ROLE_NOT_RECORDED`), the ids of the cases holding such events, and
     for outside-refund-window (EV008), where the policy sets a refund window, the granted
-    refunds it could not measure (`NO_PURCHASE_BEFORE_REQUEST`)
+    refunds it could not measure (`NO_PURCHASE_BEFORE_REQUEST`), and for receipt-reused
+    (DU002), where the log holds `evidence:receipt`, the cases holding a generic receipt, not
+    compared (`RECEIPT_GENERIC`)
     (sorted, as `CaseFacts.case_ids`); "not_due_cases", per rule of `_not_due_rules` that
     ran and did not crash, the ids of the cases it did not judge yet, not due at the clock: as its
     check kept them (`CaseFacts.not_due`), else (it ran on other facts) computed again."""
@@ -469,6 +471,14 @@ def side_facts(facts: CaseFacts, rules: Sequence[Rule],
 
         if facts.policy.refund_window:  # (without a window it judges nothing)
             unjudged["EV008"] = {NO_PURCHASE_BEFORE_REQUEST: ev008_unjudged(facts)}
+    if any(rule.code == "DU002" for rule in rules) and "DU002" not in crashed:
+        from audit.rules.duplicates.du002_receipt_reused import RECEIPT, RECEIPT_GENERIC
+        from audit.rules.duplicates.du002_receipt_reused import (
+            unjudged_cases as du002_unjudged,
+        )
+
+        if facts.has(RECEIPT):  # (without the item it compares nothing)
+            unjudged["DU002"] = {RECEIPT_GENERIC: du002_unjudged(facts)}
     if unjudged:
         extra["unjudged_cases"] = unjudged
     return extra

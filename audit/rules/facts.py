@@ -140,6 +140,10 @@ class CaseFacts:
         """The codes of the rules this run judges (`run_rules` sets them); None where the
         facts were made elsewhere (a Dask partition, a test): the policy's selection of the
         default rules, read at the first `judges`."""
+        self.generic_receipts: frozenset[str] | None = None
+        """The receipt keys receipt-reused does not compare, held by more cases than the
+        policy's `receipt_max_cases` (a Dask partition: the whole log's, as the engine found
+        them); None: found in these facts."""
 
     def judges(self, code: str) -> bool:
         """Whether this run judges the rule `code` (a rule whose findings would tell, or

@@ -184,10 +184,10 @@ READS: dict[str, frozenset[str]] = {
         "cases:currency",
         "cases:payout_eid",
         "cases:payout_time",
-        "cases:payouts_sum",
         "events:event:id",
         "events:evidence:receipt",
         "events:first:payout",
+        "events:shared:receipt-reused:held",
     }),
     "EV001": frozenset({
         "cases:approvals_last_time",

@@ -2,34 +2,52 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from audit import canonical as C
+from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Rule
 from audit.rules.evidence.ev001_missing_evidence import _placeholders
-from audit.rules.facts import CaseFacts
+from audit.rules.facts import CaseFacts, shared_work
 from audit.words import counted, moment
 
 RECEIPT = C.EVIDENCE_PREFIX + "receipt"
 """The evidence item holding the store receipt (the offline channel's, with the photo)."""
 
-_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
+RECEIPT_GENERIC = "receipt_generic"
+"""The reason in findings.json's `unjudged_cases.DU002`: a case holding a receipt held by
+more cases than the policy's `thresholds.receipt_max_cases` (a generic value, a phone's
+`IMG_0001.jpg`), not compared."""
+
+_LEADING_ZEROS = re.compile(r"(?<![0-9])(?<![0-9][.,])0+(?=[0-9])")
+"""The leading zeros of a run of digits, not of one after a digit and a dot or comma (the
+decimal fraction of `1.05` keeps its zero: `1.05` is not `1.5`)."""
+
+_DIGITS = frozenset("0123456789")
 
 
 def receipt_key(value: object) -> str | None:
     """The receipt a value names, as compared across cases: the text in Unicode's
-    compatibility form (NFKC: a full-width `Ｒ１２` is `R12`), letter case folded, every
-    white space removed (`R 0012` is `R0012`), and the leading zeros of each run of digits
-    dropped (`R-0012` is `R-12`, `000123` is `123`: a till number a spreadsheet stored as a
-    number loses them). Other characters are kept (`12-345` and `123-45` are two receipts,
-    `receipt-17.jpg` and `receipt-17.png` two documents). None, compared with nothing,
-    where the text holds no digit: `receipt.jpg`, `scan`, a placeholder names no receipt."""
-    text = "".join(unicodedata.normalize("NFKC", str(value)).casefold().split())
-    if not any(ch.isdigit() for ch in text):
+    compatibility form (NFKC: a full-width `Ｒ１２` is `R12`), letter case folded, white
+    space removed (`R 12` is `R12`) except between two digits, where a run of it is one
+    space (`S1 0023` is `s1 23`, not `S10 023`'s `s10 23`), and the leading zeros of each
+    run of digits dropped (`R-0012` is `R-12`, `000123` is `123`, `S12 000123` is `s12 123`:
+    a till number a spreadsheet stored as a number loses them), not those of a decimal
+    fraction (`1.05`, `1,05`: a digit, a dot or comma, then the run). Other characters are
+    kept (`12-345` and `123-45` are two receipts, `receipt-17.jpg` and `receipt-17.png` two
+    documents). None, compared with nothing, where the text holds no digit (`receipt.jpg`,
+    `scan`, a placeholder names no receipt) or no digit but zeros (`0`, `000`, `R-000`: a
+    blank till number exported as zero)."""
+    tokens = unicodedata.normalize("NFKC", str(value)).casefold().split()
+    text = "".join(token if k == 0 or not (tokens[k - 1][-1] in _DIGITS
+                                           and token[0] in _DIGITS) else " " + token
+                   for k, token in enumerate(tokens))
+    if not any(ch.isdigit() and ch != "0" for ch in text):
         return None
     return _LEADING_ZEROS.sub("", text)
 
@@ -37,8 +55,19 @@ def receipt_key(value: object) -> str | None:
 def receipt_keys(values: Any) -> np.ndarray:
     """Per value (a column of `evidence:receipt`: an array, a series, a coded column): its
     `receipt_key`, None where missing, a placeholder (as missing-evidence reads one: `n/a`,
-    `-`) or naming no receipt. Computed once per distinct value, the ASCII ones by Arrow
-    (at 1M cases a third of a million receipts: in Python one by one, 3 s)."""
+    `-`) or naming no receipt (`receipt_key_codes`, as texts)."""
+    codes, texts = receipt_key_codes(values)
+    keys = np.full(len(codes), None, dtype=object)
+    at = codes >= 0
+    keys[at] = texts[codes[at]]
+    return keys
+
+
+def receipt_key_codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per value (as `receipt_keys` reads them): the code of its `receipt_key` (-1 where it
+    has none), and the distinct keys (`texts[code]`). Computed once per distinct value, the
+    ASCII ones by Arrow (at 1M cases a third of a million receipts: in Python one by one,
+    3 s), the values then carried as integers."""
     array = values if isinstance(values, pd.api.extensions.ExtensionArray) else pd.array(
         np.asarray(values, dtype=object))
     if isinstance(array, pd.Categorical):
@@ -47,14 +76,13 @@ def receipt_keys(values: Any) -> np.ndarray:
     else:
         found, uniques = array.factorize()
         codes = np.asarray(found, dtype=np.int64)
-    keys = np.full(len(codes), None, dtype=object)
     if not len(uniques):
-        return keys
+        return np.full(len(codes), -1, dtype=np.int64), np.zeros(0, dtype=object)
     of_unique = _keys_of(uniques)
     of_unique[_placeholders(uniques)] = None
-    at = codes >= 0
-    keys[at] = of_unique[codes[at]]
-    return keys
+    key_of, texts = pd.factorize(pd.Series(of_unique, dtype=object), use_na_sentinel=True)
+    key_of = np.append(np.asarray(key_of, dtype=np.int64), -1)  # (code -1: missing)
+    return key_of[codes], np.asarray(texts, dtype=object)
 
 
 def _keys_of(uniques: Any) -> np.ndarray:
@@ -72,10 +100,16 @@ def _keys_of(uniques: Any) -> np.ndarray:
                              or pa.types.is_large_string(texts.type)):
         return np.array([receipt_key(v) for v in list(uniques)], dtype=object)
     ascii_ = np.asarray(pc.string_is_ascii(texts).fill_null(False), dtype=bool)
-    squeezed = pc.ascii_lower(pc.replace_substring_regex(texts, r"[\t\n\x0b\x0c\r \x1c-\x1f]+", ""))
-    digits = np.asarray(pc.match_substring_regex(squeezed, "[0-9]").fill_null(False),
+    # (white space: a run is one space, kept only between two digits; then the leading
+    # zeros of each run of digits, not after a digit and a dot or comma)
+    spaced = pc.replace_substring_regex(pc.ascii_lower(texts), r"[\t\n\x0b\x0c\r \x1c-\x1f]+",
+                                        " ")
+    spaced = pc.replace_substring_regex(spaced, "(^|[^0-9]) ", r"\1")
+    squeezed = pc.replace_substring_regex(spaced, " ([^0-9]|$)", r"\1")
+    digits = np.asarray(pc.match_substring_regex(squeezed, "[1-9]").fill_null(False),
                         dtype=bool)
-    stripped = pc.replace_substring_regex(squeezed, "(^|[^0-9])0+([0-9])", r"\1\2")
+    stripped = pc.replace_substring_regex(
+        squeezed, "(^|[^0-9.,]|[^0-9][.,]|^[.,])0+([0-9])", r"\1\2")
     out = np.asarray(stripped.to_numpy(zero_copy_only=False), dtype=object)
     out[~digits] = None
     for k in np.flatnonzero(~ascii_).tolist():
@@ -89,26 +123,42 @@ class ReceiptReused(Rule):
     cases that each paid a refund (a successful payout). The cases are taken in the order
     of their first successful payout (a payout without a time last, then by case id): the
     first refund on the receipt is the one it was bought for; every later case paying on
-    it gets a finding, its amount at risk all the case's successful payouts (in its
-    currency, as `amount-mismatch` adds them). Receipts are compared as the receipt they
-    name, not as typed: Unicode's compatibility form (NFKC), in any letter case, without
-    white space anywhere, and without the leading zeros of each run of digits (`R-0012`,
-    `r-12` and `R 12` are one receipt; a till number stored as a number by a spreadsheet,
-    `123` for `000123`, too). Any other character counts (`12-345` is not `123-45`;
-    `receipt-17.jpg` and `receipt-17.png` are two documents). A value holding no digit
-    (`receipt.jpg`, `scan`) names no receipt, and a placeholder (`n/a`, `-`, as
-    `missing-evidence` reads one) none either: neither is compared. A receipt named on
-    any event of a case, at any time, counts (presented late, it was presented). The
-    finding names every case holding the receipt (`sharing_cases`, this one too, in the
-    order above, then the cases not paid by case id), those paid on it before
-    (`earlier_cases`), the receipt as this case wrote it (`receipts`) and as compared
-    (`compared_as`), and cites this case's first event holding it, its first payout and
-    the earlier cases' first events holding it (the first 5). A case holding two reused
-    receipts gets one finding naming both (`receipts`, `compared_as`, `sharing_cases_n`
-    and `earlier_cases_n` are lists, a value per receipt). A receipt held by very many
-    cases (a generic value such as a phone's `IMG_0001.jpg`) costs a step per case: the
-    evidence lists the first 100 of each (`sharing_cases_n` and `earlier_cases_n` count
-    them all), the message names the first 5 ("and 3 other cases").
+    it gets a finding, its amount at risk its successful payouts in its currency (as
+    `amount-mismatch` adds them), or, where it paid none in its currency, in its first
+    payout's (as `duplicate-refund` reports a repeat: paid 100.00 USD only, 100.00 USD).
+    Partial returns: where the case first paid on the receipt holds the sale (a purchase,
+    `Record store sale`, not failed, reversed or pending, stating an amount in its case's
+    currency), a later case is found only where the payouts on the receipt, added up in
+    order in that currency, pass the sale, for the part beyond it (a sale of 50.00 returned
+    as 30.00 and 20.00: nothing; as 30.00 and 40.00: the second, 20.00 at risk, as the
+    message says). The sale is that case's purchase: another case's own purchase is another
+    sale. Where the first case holds no purchase, or a payout on the receipt states no
+    amount or another currency, the sale is not known to be passed or not, and the later
+    case is found at risk whole: two partial returns of one receipt look like a reuse (see
+    Options). Receipts are compared as the receipt they name, not as typed: Unicode's
+    compatibility form (NFKC), in any letter case, white space removed except between two
+    digits, where it separates them (a run of it is one space), and the leading zeros of
+    each run of digits dropped, not those of a decimal fraction (`R-0012`, `r-12` and
+    `R - 012` are one receipt; `R 12` is `R12`, another; `S1 0023` is store 1's receipt 23,
+    not `S10 023`; a till number stored as a number by a spreadsheet, `123` for `000123`,
+    is one receipt with it; `1.05` is not `1.5`). Any other character counts (`12-345` is
+    not `123-45`; `receipt-17.jpg` and `receipt-17.png` are two documents). A value holding
+    no digit (`receipt.jpg`, `scan`), or no digit but zeros (`0`, `000`, `R-000`: a blank
+    till number exported as zero), names no receipt, and a placeholder (`n/a`, `-`, as
+    `missing-evidence` reads one) none either: none of them is compared. A receipt held by
+    more cases than `receipt_max_cases` (see Options) is generic, not one receipt, and not
+    compared either. A receipt named on any event of a case, at any time, counts
+    (presented late, it was presented). The finding names every case holding the receipt
+    (`sharing_cases`, this one too, in the order above, then the cases not paid by case
+    id), those paid on it before (`earlier_cases`), the receipt as this case wrote it
+    (`receipts`) and as compared (`compared_as`), and cites this case's first event holding
+    it, its first payout and the earlier cases' first events holding it (the first 5). A
+    case holding two reused receipts gets one finding naming both (`receipts`,
+    `compared_as`, `sharing_cases_n` and `earlier_cases_n` are lists, a value per receipt;
+    its amount at risk counted once, the larger of the receipts' where each is a part
+    beyond a sale). The evidence lists the first 100 cases of each (`sharing_cases_n` and
+    `earlier_cases_n` count them all), the message names the first 5 ("and 3 other
+    cases").
     Why it matters:
     A till receipt is the offline refund's proof of purchase: one receipt refunded twice
     (presented again in another store, by another customer, or re-keyed by staff in a
@@ -122,19 +172,27 @@ class ReceiptReused(Rule):
     Compliant: case A paid on R-123; case B holding R-123 was rejected (no payout): the
     control held, nothing is found (B is named in a finding only where a third case paid on
     the receipt).
+    Compliant: case A, holding the store sale of 50.00 EUR, refunds 30.00 on R-555; case B
+    refunds 20.00 on R-555 (two partial returns within the sale).
     Compliant: `evidence:receipt` = receipt.jpg in two cases (a file name naming no
-    receipt), or `n/a`.
+    receipt), `n/a`, or `0`.
     Precedence: none. The money a finding here reports can be reported by
     `duplicate-refund` too, where the two refunds also share a charge or order.
 
     Options:
-    None: the item compared is `evidence:receipt`. A log whose receipt item holds
-    references that are not unique to one receipt (a phone's `IMG_0001.jpg` in every
-    case) is no ground for this rule: leave it out in the policy (rules: ignore:
-    [DU002]). Receipt numbers that repeat from store to store (a per-store sequence)
-    should be written with their store (`S12-000123`): the rule cannot tell stores apart.
-    A case with a receipt but not yet paid (approved, in progress) is named in another
-    case's finding only; it is found once paid.
+    `thresholds.receipt_max_cases` (default 10, a whole number from 2): a receipt held by
+    more cases is generic (a phone's `IMG_0001.jpg` in every case, a store's default
+    text), not compared; its cases are listed as not judged (findings.json
+    `unjudged_cases.DU002.receipt_generic`) and check warns, counting them. The item
+    compared is `evidence:receipt`. A log whose receipt item holds references that are not
+    unique to one receipt (a phone's camera counter, `IMG_0001.jpg` and `img_0001.jpg` of
+    two phones, held by fewer cases than the limit, are one receipt here) is no ground for
+    this rule: leave it out in the policy (rules: ignore: [DU002]). Receipt numbers that
+    repeat from store to store (a per-store sequence) should be written with their store
+    (`S12-000123`): the rule cannot tell stores apart. Partial returns of one sale in
+    several cases are told apart from a reuse only where the first case holds the sale's
+    purchase (see above). A case with a receipt but not yet paid (approved, in progress) is
+    named in another case's finding only; it is found once paid.
 
     References:
     ACFE fraud tree: cash register disbursement schemes (fictitious refunds).
@@ -147,21 +205,11 @@ class ReceiptReused(Rule):
     summary = "One store receipt refunded in two or more cases"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        if not facts.has(RECEIPT):
-            return []
-        keys = receipt_keys(facts.column(RECEIPT))
-        at = np.flatnonzero(pd.notna(keys))
-        if not len(at):
-            return []
-        holding = pd.DataFrame({"case": facts.case_code[at].astype(np.int64), "pos": at,
-                                "key": keys[at]})
-        # (sorted events: by case, then time; the first event of a case holding the key)
-        holding = holding.drop_duplicates(["case", "key"], keep="first")
-        shared = holding.groupby("key")["case"].transform("size") > 1
-        holding = holding[shared.to_numpy(dtype=bool)]
+        held = receipts_held(facts)
+        holding = held.holding
         # (read before the return where no receipt is shared: the reads traced on the
         # sample, whose receipts are each a case's own, are then what a reuse reads)
-        c = facts.table("payout_eid", "payout_time", "payouts_sum", "currency")
+        c = facts.table("payout_eid", "payout_time", "currency")
         eids = facts.column(C.EVENT_ID)
         if holding.empty:
             return []
@@ -176,14 +224,22 @@ class ReceiptReused(Rule):
         holding = holding.sort_values(["key", "paid", "at", "case_id"],
                                       ascending=[True, False, True, True],
                                       na_position="last", kind="stable")
+        payers_of = holding[holding["paid"].to_numpy(dtype=bool)]
+        twice = payers_of.groupby("key", sort=False)["case"].transform("size") > 1
+        payers_of = payers_of[twice.to_numpy(dtype=bool)]
+        if payers_of.empty:
+            return []
+        holding = holding[holding["key"].isin(payers_of["key"].unique()).to_numpy(dtype=bool)]
+        cases_paid = np.unique(payers_of["case"].to_numpy(dtype=np.int64))
+        own = _paid_of(facts, cases_paid)
+        sales = _sale_of(facts, np.unique(payers_of.groupby("key", sort=False)["case"].first(
+        ).to_numpy(dtype=np.int64)))
         texts = facts.column(RECEIPT)
-        found: dict[int, dict[str, list[Any]]] = {}
+        found: dict[int, _Found] = {}
         for key, group in holding.groupby("key", sort=True):
+            # (one walk per receipt, its lists made once: a value shared by many cases
+            # costs a step per case, each finding naming at most CASES_KEPT of them)
             paid_here = group["paid"].to_numpy(dtype=bool)
-            if int(paid_here.sum()) < 2:
-                continue
-            # (one walk per receipt: a value shared by many cases, a hostile or generic
-            # one, costs a step per case, each finding naming at most CASES_KEPT of them)
             sharing = group["case_id"].tolist()
             payers = group[paid_here]
             ids, poss = payers["case_id"].tolist(), payers["pos"].tolist()
@@ -191,49 +247,248 @@ class ReceiptReused(Rule):
             named = [f"{case} (paid {'at no stated time' if pd.isna(when) else moment(when)})"
                      for case, when in zip(ids[:CASES_NAMED], whens[:CASES_NAMED],
                                            strict=True)]
-            for k in range(1, len(ids)):
-                entry = found.setdefault(int(codes_[k]), {
-                    "receipts": [], "compared_as": [], "sharing_cases": [],
-                    "sharing_cases_n": [], "earlier_cases": [], "earlier_cases_n": [],
-                    "earlier_eids": [], "receipt_eids": [], "told": []})
+            kept, earlier_kept = sharing[:CASES_KEPT], ids[:CASES_KEPT]
+            earlier_eids = [str(eids[int(p)]) for p in poss[:CASES_NAMED]]
+            # (the receipt's sale: the purchase of the case first paid on it, the one it
+            # was bought for, where that case holds one; another case's purchase is
+            # another sale)
+            first_sale = sales.get(int(codes_[0]))
+            sold = {} if first_sale is None else {first_sale[1]: first_sale[0]}
+            before: dict[str, float] = {}  # (per currency, what the earlier payers took)
+            for k, code in enumerate(codes_):
+                amount, unit = own[int(code)]
+                sale = sold.get(unit)
+                took = before.get(unit, 0.0)
+                before[unit] = took + amount  # (NaN, unknown, stays NaN)
+                if k == 0:
+                    continue
+                part: float | None = None  # (None: the whole payout at risk)
+                if sale is not None and amount == amount and took == took:
+                    excess = took + amount - sale
+                    if excess <= float(facts.tolerance(pd.Series([unit or None]))[0]):
+                        continue  # (a partial return: the receipts' sale not passed)
+                    part = min(amount, excess)
                 written = str(texts[int(poss[k])])
-                entry["receipts"].append(written)
-                entry["compared_as"].append(str(key))
-                entry["receipt_eids"].append(str(eids[int(poss[k])]))
-                entry["sharing_cases_n"].append(len(sharing))
-                entry["earlier_cases_n"].append(k)
-                for case in sharing[:CASES_KEPT]:
-                    if case not in entry["sharing_cases"] \
-                            and len(entry["sharing_cases"]) < CASES_KEPT:
-                        entry["sharing_cases"].append(case)
-                for j in range(min(k, CASES_KEPT)):
-                    if ids[j] not in entry["earlier_cases"] \
-                            and len(entry["earlier_cases"]) < CASES_KEPT:
-                        entry["earlier_cases"].append(ids[j])
-                        if len(entry["earlier_eids"]) < CASES_NAMED:
-                            entry["earlier_eids"].append(str(eids[int(poss[j])]))
                 shown = named[:min(k, CASES_NAMED)]
-                entry["told"].append(
+                entry = found.setdefault(int(code), _Found())
+                entry.receipts.append(written)
+                entry.compared_as.append(str(key))
+                entry.receipt_eids.append(str(eids[int(poss[k])]))
+                entry.sharing_n.append(len(sharing))
+                entry.earlier_n.append(k)
+                entry.sharing.append(kept)
+                entry.earlier.append(earlier_kept[:k])
+                entry.earlier_eids.append(earlier_eids[:k])
+                entry.parts.append(part)
+                entry.told.append(
                     f"receipt {written} already refunded in case{'s' if k > 1 else ''} "
                     + ", ".join(shown) + _more(k - len(shown))
                     + f"; held by {counted(len(sharing), 'case', spec=',')}: "
-                    + ", ".join(sharing[:CASES_NAMED]) + _more(len(sharing) - CASES_NAMED))
+                    + ", ".join(sharing[:CASES_NAMED]) + _more(len(sharing) - CASES_NAMED)
+                    + ("" if part is None or sale is None or part >= amount - 1e-9 else
+                       f" ({figure(part, unit or None)}{' ' + unit if unit else ''} of it "
+                       f"at risk: the receipt's sale was "
+                       f"{figure(sale, unit or None)}{' ' + unit if unit else ''})"))
         if not found:
             return []
         codes = np.array(sorted(found), dtype=np.int64)
         hits = c.iloc[codes].copy()
-        for name in ("receipts", "compared_as", "sharing_cases", "sharing_cases_n",
-                     "earlier_cases", "earlier_cases_n", "earlier_eids", "receipt_eids"):
-            hits[name] = pd.Series([found[k][name] for k in codes.tolist()],
-                                   index=hits.index, dtype=object)
-        hits["what"] = ["; ".join(found[k]["told"]) for k in codes.tolist()]
+        entries = [found[k] for k in codes.tolist()]
+        amounts, units = [], []
+        for k, entry in zip(codes.tolist(), entries, strict=True):
+            amount, unit = own[k]
+            # (a case on two receipts: the larger part, its payouts counted once)
+            parts = entry.parts
+            at_risk = amount if any(p is None for p in parts) else min(amount, max(
+                p for p in parts if p is not None))
+            amounts.append(at_risk if at_risk == at_risk else None)
+            units.append(unit or None)
+        hits["amount"] = pd.Series(amounts, index=hits.index, dtype=object)
+        hits["currency"] = pd.Series(units, index=hits.index, dtype=object)
+        columns = {
+            "receipts": [e.receipts for e in entries],
+            "compared_as": [e.compared_as for e in entries],
+            "sharing_cases": [_merged(e.sharing) for e in entries],
+            "sharing_cases_n": [e.sharing_n for e in entries],
+            "earlier_cases": [_merged(e.earlier) for e in entries],
+            "earlier_cases_n": [e.earlier_n for e in entries],
+            "earlier_eids": [_merged(e.earlier_eids, CASES_NAMED) for e in entries],
+            "receipt_eids": [e.receipt_eids for e in entries]}
+        for name, values in columns.items():
+            hits[name] = pd.Series(values, index=hits.index, dtype=object)
+        hits["what"] = ["; ".join(e.told) for e in entries]
         hits["paid"] = facts.paid_texts(codes)
         return self.findings(
             facts, hits, events=("receipt_eids", "payout_eid", "earlier_eids"),
-            when="payout_time", amount="payouts_sum",
+            when="payout_time", amount="amount",
             evidence=("receipts", "compared_as", "sharing_cases", "sharing_cases_n",
-                      "earlier_cases", "earlier_cases_n", "payouts_sum", "currency"),
+                      "earlier_cases", "earlier_cases_n", "amount", "currency"),
             message="refund of {paid} paid on a reused receipt: {what}")
+
+
+@dataclass
+class _Found:
+    """What a case's finding names, a value per reused receipt it holds."""
+
+    receipts: list[str] = field(default_factory=list)
+    compared_as: list[str] = field(default_factory=list)
+    receipt_eids: list[str] = field(default_factory=list)
+    sharing_n: list[int] = field(default_factory=list)
+    earlier_n: list[int] = field(default_factory=list)
+    sharing: list[list[str]] = field(default_factory=list)
+    earlier: list[list[str]] = field(default_factory=list)
+    earlier_eids: list[list[str]] = field(default_factory=list)
+    parts: list[float | None] = field(default_factory=list)
+    told: list[str] = field(default_factory=list)
+
+
+def _merged(lists: list[list[str]], cap: int | None = None) -> list[str]:
+    """The lists one after another, each value once, at most `cap` (CASES_KEPT) values: the
+    one list itself where there is one (made once per receipt, not copied)."""
+    cap = CASES_KEPT if cap is None else cap
+    if len(lists) == 1:
+        return lists[0][:cap]
+    out: list[str] = []
+    seen: set[str] = set()
+    for values in lists:
+        for value in values:
+            if value not in seen and len(out) < cap:
+                seen.add(value)
+                out.append(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Held:
+    """The receipts of a log as receipt-reused compares them (`receipts_held`)."""
+
+    holding: pd.DataFrame
+    """Per case and receipt key held by at least two and at most the policy's
+    `receipt_max_cases` cases: `case` (its position), `pos` (the sorted position of its
+    first event holding it) and `key` (the receipt as compared)."""
+    generic: np.ndarray
+    """The positions of the cases holding a generic key (held by more cases), sorted."""
+    generic_keys: tuple[str, ...]
+    """Those keys, sorted."""
+
+
+HELD = "shared:receipt-reused:held"
+"""The key `receipts_held` is cached under in the facts."""
+
+
+def receipts_held(facts: CaseFacts) -> Held:
+    """The receipts of the facts' cases as receipt-reused compares them: computed once per
+    run (the rule and the run's list of cases it did not judge read them)."""
+    return cast(Held, facts.shared(HELD))
+
+
+@shared_work(HELD)
+def _receipts_held(facts: CaseFacts) -> Held:
+    """`receipts_held`, computed: the keys as integer codes, deduplicated and counted as
+    integers; text and rows only for the keys two cases hold (none at all on a log whose
+    receipts are each a case's own)."""
+    none = Held(pd.DataFrame({"case": np.zeros(0, np.int64), "pos": np.zeros(0, np.int64),
+                              "key": np.zeros(0, dtype=object)}),
+                np.zeros(0, dtype=np.int64), ())
+    if not facts.has(RECEIPT):
+        return none
+    codes, texts = receipt_key_codes(facts.column(RECEIPT))
+    at = np.flatnonzero(codes >= 0)
+    if not len(at):
+        return none
+    key = codes[at]
+    case = np.asarray(facts.case_code[at], dtype=np.int64)
+    # (sorted events: by case, then time; the first event of a case holding the key)
+    first = ~pd.Series(case * len(texts) + key).duplicated().to_numpy(dtype=bool)
+    at, key, case = at[first], key[first], case[first]
+    counts = np.bincount(key, minlength=len(texts))
+    given = getattr(facts, "generic_receipts", None)
+    if given is None:
+        generic_key = counts > facts.policy.receipt_max_cases
+    else:  # (a partition of a dask run: the whole log's generic keys)
+        generic_key = np.isin(texts, np.asarray(sorted(given), dtype=object)) & (counts > 0)
+    shared = (counts > 1) & ~generic_key
+    if not shared.any() and not generic_key.any():
+        return none
+    kept = shared[key]
+    holding = pd.DataFrame({"case": case[kept], "pos": at[kept], "key": texts[key[kept]]})
+    generic = np.unique(case[generic_key[key]])
+    return Held(holding, generic, tuple(sorted(str(t) for t in texts[generic_key])))
+
+
+def generic_receipts(values: Any, cases: Any, most: int) -> frozenset[str]:
+    """The receipt keys of a log (`values`, its `evidence:receipt`; `cases`, the case of
+    each) held by more than `most` cases: generic, not compared (the dask engine links no
+    cases by them, and tells each partition)."""
+    codes, texts = receipt_key_codes(values)
+    at = np.flatnonzero(codes >= 0)
+    if not len(at):
+        return frozenset()
+    case_codes = pd.factorize(np.asarray(cases)[at])[0].astype(np.int64)
+    pairs = pd.DataFrame({"case": case_codes, "key": codes[at]}).drop_duplicates()
+    counts = np.bincount(pairs["key"].to_numpy(dtype=np.int64), minlength=len(texts))
+    return frozenset(str(t) for t in texts[counts > most])
+
+
+def unjudged_cases(facts: CaseFacts) -> list[object]:
+    """The ids of the cases holding a generic receipt (sorted, as `CaseFacts.case_ids`):
+    findings.json's `unjudged_cases.DU002.receipt_generic` (`RECEIPT_GENERIC`), which
+    `diff` reads and check warns of."""
+    found: list[object] = facts.case_ids[receipts_held(facts).generic].tolist()
+    return found
+
+
+def _paid_of(facts: CaseFacts, codes: np.ndarray) -> dict[int, tuple[float, str]]:
+    """Per case at positions `codes`: what its successful payouts paid and in what currency:
+    the sum of those in the case's currency (or stating none) where it has any, else of
+    those in its first payout's (as duplicate-refund reports a repeat); NaN where none
+    states an amount."""
+    wanted = np.zeros(facts.n_cases, dtype=bool)
+    wanted[codes] = True
+    at = np.flatnonzero(facts.mask("paid") & wanted[facts.case_code])
+    own_unit = pd.Series(facts.at_cases(codes, "currency")["currency"].array,
+                         index=codes).astype("string")
+    frame = facts.frame(at, (C.AMOUNT, C.CURRENCY))
+    case = facts.case_code[at]
+    unit = frame[C.CURRENCY].astype("string").fillna(pd.Series(
+        own_unit.reindex(case).array, index=frame.index)).fillna("")
+    amount = pd.to_numeric(frame[C.AMOUNT], errors="coerce")
+    sums = pd.DataFrame({"case": case, "unit": unit.array, "amount": amount.array}).groupby(
+        ["case", "unit"], sort=False)["amount"].sum(min_count=1)
+    of: dict[int, dict[str, float]] = {}
+    for (k, u), v in zip(sums.index.tolist(), sums.tolist(), strict=True):
+        of.setdefault(int(k), {})[str(u)] = float(v)
+    out: dict[int, tuple[float, str]] = {}
+    for k, u in zip(codes.tolist(), own_unit.fillna("").tolist(), strict=True):
+        per = of.get(int(k), {})
+        unit_ = u if u in per or not per else next(iter(per))
+        out[int(k)] = (per.get(unit_, float("nan")), unit_)
+    return out
+
+
+def _sale_of(facts: CaseFacts, codes: np.ndarray) -> dict[int, tuple[float, str]]:
+    """Per case at positions `codes` holding a purchase (`bought`: not failed, reversed or
+    pending) stating an amount in the case's currency (or stating none): their sum, and the
+    currency. Cases without one are left out: their sale is unknown."""
+    wanted = np.zeros(facts.n_cases, dtype=bool)
+    wanted[codes] = True
+    at = np.flatnonzero(facts.mask("bought") & wanted[facts.case_code])
+    if not len(at):
+        return {}
+    own_unit = pd.Series(facts.at_cases(codes, "currency")["currency"].array,
+                         index=codes).astype("string")
+    frame = facts.frame(at, (C.AMOUNT, C.CURRENCY))
+    case = facts.case_code[at]
+    case_unit = pd.Series(own_unit.reindex(case).array, index=frame.index)
+    unit = frame[C.CURRENCY].astype("string").fillna(case_unit).fillna("")
+    amount = pd.to_numeric(frame[C.AMOUNT], errors="coerce")
+    same = (unit == case_unit.fillna("")).to_numpy(dtype=bool)
+    sums = pd.DataFrame({"case": case[same], "amount": amount[same].array,
+                         "unit": unit[same].array}).groupby("case", sort=False).agg(
+        amount=("amount", lambda v: v.sum(min_count=1)), unit=("unit", "first"))
+    return {int(k): (float(a), str(u)) for k, a, u in zip(
+        sums.index.tolist(), sums["amount"].tolist(), sums["unit"].tolist(), strict=True)
+        if a == a}
 
 
 CASES_NAMED = 5
