@@ -126,18 +126,19 @@ class ReceiptReused(Rule):
     it gets a finding, its amount at risk its successful payouts in its currency (as
     `amount-mismatch` adds them), or, where it paid none in its currency, in its first
     payout's (as `duplicate-refund` reports a repeat: paid 100.00 USD only, 100.00 USD).
-    Partial returns: where the case first paid on the receipt holds the sale (a purchase,
-    `Record store sale`, not failed, reversed or pending, stating an amount in its case's
-    currency), a later case is found only where the payouts on the receipt, added up in
-    order in that currency, pass the sale, for the part beyond it (a sale of 50.00 returned
-    as 30.00 and 20.00: nothing; as 30.00 and 40.00: the second, 20.00 at risk, as the
-    message says). The sale is that case's purchase: another case's own purchase is another
-    sale. Where the first case holds no purchase, or a payout on the receipt states no
-    amount or another currency, the sale is not known to be passed or not, and the later
-    case is found at risk whole: two partial returns of one receipt look like a reuse (see
-    Options). Receipts are compared as the receipt they name, not as typed: Unicode's
-    compatibility form (NFKC), in any letter case, white space removed except between two
-    digits, where it separates them (a run of it is one space), and the leading zeros of
+    Partial returns: where the cases holding the receipt that hold a purchase (`Record
+    store sale`, not failed, reversed or pending, stating an amount in its case's currency)
+    all hold one of the same amount, that is the receipt's sale, and a later case is found
+    only where the payouts on the receipt, added up in order in that currency, pass it, for
+    the part beyond it (a sale of 50.00 returned as 30.00 and 20.00: nothing; as 30.00 and
+    40.00: the second, 20.00 at risk, as the message says). Purchases of different amounts
+    (or currencies) are two sales, one receipt presented for another purchase: the later
+    case is found at risk whole, as it is where none holds a purchase or a payout on the
+    receipt states no amount or another currency (the sale is not known to be passed or
+    not: two partial returns of one receipt then look like a reuse, see Options). Receipts
+    are compared as the receipt they name, not as typed: Unicode's compatibility form
+    (NFKC), in any letter case, white space removed except between two digits, where it
+    separates them (a run of it is one space), and the leading zeros of
     each run of digits dropped, not those of a decimal fraction (`R-0012`, `r-12` and
     `R - 012` are one receipt; `R 12` is `R12`, another; `S1 0023` is store 1's receipt 23,
     not `S10 023`; a till number stored as a number by a spreadsheet, `123` for `000123`,
@@ -190,9 +191,9 @@ class ReceiptReused(Rule):
     this rule: leave it out in the policy (rules: ignore: [DU002]). Receipt numbers that
     repeat from store to store (a per-store sequence) should be written with their store
     (`S12-000123`): the rule cannot tell stores apart. Partial returns of one sale in
-    several cases are told apart from a reuse only where the first case holds the sale's
-    purchase (see above). A case with a receipt but not yet paid (approved, in progress) is
-    named in another case's finding only; it is found once paid.
+    several cases are told apart from a reuse only where a case holding the receipt holds
+    the sale's purchase (see above). A case with a receipt but not yet paid (approved, in
+    progress) is named in another case's finding only; it is found once paid.
 
     References:
     ACFE fraud tree: cash register disbursement schemes (fictitious refunds).
@@ -232,28 +233,46 @@ class ReceiptReused(Rule):
         holding = holding[holding["key"].isin(payers_of["key"].unique()).to_numpy(dtype=bool)]
         cases_paid = np.unique(payers_of["case"].to_numpy(dtype=np.int64))
         own = _paid_of(facts, cases_paid)
-        sales = _sale_of(facts, np.unique(payers_of.groupby("key", sort=False)["case"].first(
-        ).to_numpy(dtype=np.int64)))
-        texts = facts.column(RECEIPT)
+        sales = _sale_of(facts, np.unique(holding["case"].to_numpy(dtype=np.int64)))
+        # (plain lists, taken once: per receipt, slices of them)
+        at_held = holding["pos"].to_numpy(dtype=np.int64)
+        written_of = pd.Series(facts.column(RECEIPT).take(at_held)).astype(str).tolist()
+        eid_of = pd.Series(eids.take(at_held)).astype(str).tolist()
+        key_l, paid_l = holding["key"].tolist(), holding["paid"].tolist()
+        case_l, id_l, at_l = holding["case"].tolist(), holding["case_id"].tolist(), \
+            holding["at"].tolist()
+        tolerance: dict[str, float] = {}  # (per currency)
         found: dict[int, _Found] = {}
-        for key, group in holding.groupby("key", sort=True):
+        starts = [i for i in range(len(key_l)) if i == 0 or key_l[i] != key_l[i - 1]]
+        for start, end in zip(starts, [*starts[1:], len(key_l)], strict=True):
             # (one walk per receipt, its lists made once: a value shared by many cases
             # costs a step per case, each finding naming at most CASES_KEPT of them)
-            paid_here = group["paid"].to_numpy(dtype=bool)
-            sharing = group["case_id"].tolist()
-            payers = group[paid_here]
-            ids, poss = payers["case_id"].tolist(), payers["pos"].tolist()
-            codes_, whens = payers["case"].tolist(), payers["at"].tolist()
-            named = [f"{case} (paid {'at no stated time' if pd.isna(when) else moment(when)})"
-                     for case, when in zip(ids[:CASES_NAMED], whens[:CASES_NAMED],
-                                           strict=True)]
+            key = key_l[start]
+            sharing = id_l[start:end]
+            payers = [i for i in range(start, end) if paid_l[i]]
+            ids = [id_l[i] for i in payers]
+            codes_ = [case_l[i] for i in payers]
+            named = [f"{id_l[i]} (paid "
+                     f"{'at no stated time' if pd.isna(at_l[i]) else moment(at_l[i])})"
+                     for i in payers[:CASES_NAMED]]
             kept, earlier_kept = sharing[:CASES_KEPT], ids[:CASES_KEPT]
-            earlier_eids = [str(eids[int(p)]) for p in poss[:CASES_NAMED]]
-            # (the receipt's sale: the purchase of the case first paid on it, the one it
-            # was bought for, where that case holds one; another case's purchase is
-            # another sale)
-            first_sale = sales.get(int(codes_[0]))
-            sold = {} if first_sale is None else {first_sale[1]: first_sale[0]}
+            earlier_eids = [eid_of[i] for i in payers[:CASES_NAMED]]
+            # (the receipt's sale: the purchase the cases holding it hold, where those
+            # holding one all hold one of the same amount and currency; purchases of
+            # other amounts or currencies are two sales, none the receipt's for sure)
+            sold: dict[str, float] = {}
+            for i in range(start, end):
+                if (sale_ := sales.get(case_l[i])) is not None:
+                    amount_, unit_ = sale_
+                    if unit_ not in tolerance:
+                        tolerance[unit_] = float(facts.tolerance(
+                            pd.Series([unit_ or None]))[0])
+                    known = sold.get(unit_, amount_)
+                    # (NaN once two differ: NaN's difference is no number, not below)
+                    sold[unit_] = amount_ if abs(known - amount_) <= tolerance[unit_] \
+                        else float("nan")
+            if len(sold) > 1:
+                sold = {}
             before: dict[str, float] = {}  # (per currency, what the earlier payers took)
             for k, code in enumerate(codes_):
                 amount, unit = own[int(code)]
@@ -263,17 +282,19 @@ class ReceiptReused(Rule):
                 if k == 0:
                     continue
                 part: float | None = None  # (None: the whole payout at risk)
-                if sale is not None and amount == amount and took == took:
+                if sale is not None and sale == sale and amount == amount and took == took:
                     excess = took + amount - sale
-                    if excess <= float(facts.tolerance(pd.Series([unit or None]))[0]):
+                    if unit not in tolerance:
+                        tolerance[unit] = float(facts.tolerance(pd.Series([unit or None]))[0])
+                    if excess <= tolerance[unit]:
                         continue  # (a partial return: the receipts' sale not passed)
                     part = min(amount, excess)
-                written = str(texts[int(poss[k])])
+                written = written_of[payers[k]]
                 shown = named[:min(k, CASES_NAMED)]
                 entry = found.setdefault(int(code), _Found())
                 entry.receipts.append(written)
                 entry.compared_as.append(str(key))
-                entry.receipt_eids.append(str(eids[int(poss[k])]))
+                entry.receipt_eids.append(eid_of[payers[k]])
                 entry.sharing_n.append(len(sharing))
                 entry.earlier_n.append(k)
                 entry.sharing.append(kept)
