@@ -233,3 +233,25 @@ def test_partial_returns_on_a_receipt_whose_sale_is_unknown_are_found_whole() ->
     receipt are found (the later at risk whole), as documented."""
     found = _run({"A": _offline(1, ["R-5"], amount=30), "B": _offline(2, ["R-5"], amount=20)})
     assert [(f.case_id, f.amount_at_risk) for f in found] == [("B", 20.0)]
+
+
+def test_check_warns_of_the_cases_holding_a_generic_receipt(tmp_path: Path) -> None:
+    """Every offline case of the sample holding `IMG_0001.jpg` (more than 10): no DU002
+    finding, findings.json lists them under `unjudged_cases.DU002.receipt_generic`, and
+    check warns, naming the first five."""
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    frame.loc[frame["evidence:receipt"] != "", "evidence:receipt"] = "IMG_0001.jpg"
+    holders = sorted(frame.loc[frame["evidence:receipt"] != "", C.CASE].unique())
+    assert len(holders) > 10
+    generic = tmp_path / "generic.csv"
+    frame.to_csv(generic, index=False)
+    run = run_check([generic], default_policy_path(),
+                    as_of=pd.Timestamp(AS_OF).to_pydatetime())
+    assert [f for f in run.result.findings if f.rule == "DU002"] == []
+    assert run.unjudged_case_ids()["DU002"] == {"receipt_generic": holders}
+    told = [w for w in run.warnings() if w.startswith("receipt-reused")]
+    assert told == [
+        f"receipt-reused did not compare the receipts of {len(holders)} cases: they hold a "
+        "receipt (evidence:receipt) held by more than 10 cases, a generic value (a file "
+        "name, a placeholder), not one receipt (thresholds.receipt_max_cases) ("
+        + ", ".join(holders[:5]) + f" and {len(holders) - 5} more)"]
