@@ -532,15 +532,29 @@ def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
     """
     path = Path(path)
     source = _Source.load(path)
-    reader = _Reader(source)
-    return reader.read(process)
+    model = _Reader(source).read(process)
+    if process is None and model.joined:
+        # The designer drew pools, not one process: where reading them as one fails only
+        # because of the join (a refusal or an unsound net), the pool with the most tasks is
+        # read, as without message flows, and the reason goes into the choice's warning.
+        from conformance.petri import joined_failure
+
+        why = joined_failure(model)
+        if why is not None:
+            model = _Reader(source).read(None, join=False)
+            told = (f"its pools joined by message flows do not read as one process ({why})"
+                    "; so one pool is read: ")
+            if model.notes and model.choice is not None:
+                model.notes[0] = told + model.notes[0]
+                model.choice = told + model.choice
+    return model
 
 
 CHOOSE_HINT = " (choose another with process=...)"
+"""The end of the reader's note on the process it chose among several."""
 ONE_POOL_HINT = ("; to check one pool alone, name it as FILE#PROCESS (its process id or pool "
                  "name; `model inspect` lists them)")
 """The end of each refusal of a collaboration read as one process (`BpmnModel.joined`)."""
-"""The end of the reader's note on the process it chose among several."""
 
 
 class _Reader:
@@ -571,7 +585,7 @@ class _Reader:
         out of the model's flows: a default naming one is not refused again."""
 
     # --- choosing the process ---------------------------------------------------------------
-    def read(self, wanted: str | None) -> BpmnModel:
+    def read(self, wanted: str | None, *, join: bool = True) -> BpmnModel:
         src = self.source
         participants: list[tuple[str, str, str | None]] = []
         flows_read: list[etree._Element] = []
@@ -589,7 +603,7 @@ class _Reader:
         if not src.processes:
             raise InputError("not a usable BPMN model: the file defines no <process>",
                              file=src.path)
-        if wanted is None:
+        if wanted is None and join:
             joined = self._joined_pools(participants, flows_read)
             if joined:
                 return self._read_joined(collaborations, participants, joined, flows_read)

@@ -1276,6 +1276,24 @@ def bpmn_to_workflow_net(path: str | Path, *, process: str | None = None,
     return conversion
 
 
+def joined_failure(model: BpmnModel) -> str | None:
+    """Why a collaboration read as one process (`BpmnModel.joined`) cannot be used: its first
+    refusal (element, name and line) or its net's first soundness problem; None where it
+    converts to a sound net (or its state space is too large to tell)."""
+    conversion = convert(model)
+    if conversion.refused:
+        first = conversion.refused[0]
+        reason = first.reason.removesuffix(ONE_POOL_HINT)
+        return f"{first.element_id}{first.located()}: {reason}"
+    assert conversion.net is not None
+    soundness = check_soundness(conversion.net)
+    if soundness.verdict == "unsound" and soundness.problems:
+        # (The first problem is the verdict, "the end can never be reached"; the second
+        # names the elements a run gets stuck at, or the tokens it leaves behind.)
+        return ": ".join(soundness.problems[:2])
+    return None
+
+
 JOINED_UNSOUND = (
     "the collaboration's pools are read as one process, each message a step its receiver "
     "waits for until it is sent: runs get stuck where a message is drawn both ways between "

@@ -12,6 +12,7 @@ message an order: the receiver waits for it until it is sent (`conformance.bpmn.
 
 from __future__ import annotations
 
+import json
 from itertools import pairwise
 from pathlib import Path
 
@@ -20,8 +21,14 @@ from click.testing import CliRunner
 
 from audit.cli import main
 from audit.errors import ExitCode
-from conformance.bpmn import BPMN_NS, read_bpmn
-from conformance.petri import JOINED_UNSOUND, bpmn_to_workflow_net, play_out
+from conformance.bpmn import BPMN_NS, _Reader, _Source, read_bpmn
+from conformance.petri import (
+    JOINED_UNSOUND,
+    bpmn_to_workflow_net,
+    check_soundness,
+    convert,
+    play_out,
+)
 from tests.test_bpmn_constructs import flows, interleavings, tasks
 
 DATA = Path(__file__).resolve().parent / "data" / "bpmn"
@@ -196,17 +203,31 @@ SIMPLE_B = ('<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks
 def test_what_cannot_be_read_faithfully_is_refused_with_its_line(
         tmp_path: Path, first: str, second: str, message_flows: str, element: str,
         reason: str) -> None:
+    """Read together the pools are refused, naming the element and its line; the designer
+    never asked for them to be joined, so the pool with the most tasks is read instead, as
+    without message flows, and the choice (the check's warning) gives the refusal. Before,
+    the file was refused (exit 2) though each pool alone reads."""
     path = collaboration(tmp_path, first, second, message_flows)
-    conversion = bpmn_to_workflow_net(path)
-    assert conversion.net is None
-    [refusal] = [r for r in conversion.refused if r.element_id == element]
+    joined = convert(_Reader(_Source.load(path)).read(None))
+    assert joined.net is None
+    [refusal] = [r for r in joined.refused if r.element_id == element]
     assert reason in refusal.reason
     line = line_of(path, element)
     assert refusal.line == line or f"(line {line})" in refusal.reason, str(refusal)
+    conversion = bpmn_to_workflow_net(path)
+    model = conversion.model
+    assert not model.joined and model.process_id == "pA"
+    assert model.choice is not None and model.choice.startswith(
+        "its pools joined by message flows do not read as one process (" + element)
+    assert reason in model.choice and f"line {line}" in model.choice, model.choice
+    assert "the one with the most tasks" in model.choice
 
 
-def test_check_refuses_the_unreadable_collaboration_naming_file_line_and_element(
+def test_check_reads_one_pool_of_the_unreadable_collaboration_and_warns(
         tmp_path: Path) -> None:
+    """Before: exit 2, the file refused for a message flow though each pool alone reads. Now
+    the pool with the most tasks is checked, and the warning (console and manifest) gives
+    the refusal with its element and line and how to name a pool."""
     path = collaboration(tmp_path, SIMPLE_A, SIMPLE_B,
                          '<messageFlow id="m" sourceRef="a" targetRef="pb"/>')
     log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
@@ -214,13 +235,51 @@ def test_check_refuses_the_unreadable_collaboration_naming_file_line_and_element
     policy.write_text(POLICY.replace("Review request", "A"), encoding="utf-8")
     run = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--sop",
                                     str(path), "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    told = ("warning: the SOP pools.bpmn (every channel): its pools joined by message flows "
+            "do not read as one process (m: ends on the edge of pool 'Finance'")
+    assert told in run.output, run.output
+    assert f"(line {line_of(path, 'm')})); so one pool is read" in run.output, run.output
+    assert "name it as pools.bpmn#PROCESS" in run.output, run.output
+    out = tmp_path / "out"
+    manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    assert any(w.startswith(told.removeprefix("warning: ")) for w in manifest["warnings"])
+    assert "do not read as one process" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_pool_alone_unreadable_still_stops_the_check(tmp_path: Path) -> None:
+    """Where the pool read instead fails too (its own start event missing a flow), the
+    check stops (exit 2) on that pool's refusal."""
+    broken = SIMPLE_A.replace('<sequenceFlow id="f_s1_a" sourceRef="s1" targetRef="a"/>', "")
+    assert broken != SIMPLE_A
+    path = collaboration(tmp_path, broken + tasks("y"), SIMPLE_B,
+                         '<messageFlow id="m" sourceRef="a" targetRef="pb"/>')
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.model.process_id == "pA" and conversion.net is None
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(LOG_HEADER + "e1,c1,A,2026-09-01T10:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY.replace("Review request", "A"), encoding="utf-8")
+    run = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy), "--sop",
+                                    str(path), "--out", str(tmp_path / "out")])
     assert run.exit_code == ExitCode.INPUT_ERROR, run.output
-    assert "pools.bpmn" in run.output, run.output
-    assert f"line {line_of(path, 'm')}: field 'm'" in run.output, run.output
-    assert "m: ends on the edge of pool 'Finance'" in run.output, run.output
+    assert "pools.bpmn" in run.output and conversion.refused[0].reason in run.output
 
 
-def test_a_pool_a_message_starts_twice_is_unsound_and_says_why(tmp_path: Path) -> None:
+def joined_unsound_then_one_pool(path: Path, problem: str) -> None:
+    """The pools read together are unsound; the pool with the most tasks is read instead,
+    its choice giving the first problem and where a run gets stuck."""
+    joined = convert(_Reader(_Source.load(path)).read(None))
+    assert joined.net is not None and check_soundness(joined.net).verdict == "unsound"
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    model = conversion.model
+    assert not model.joined and model.process_id == "pA"
+    assert model.choice is not None and model.choice.startswith(
+        "its pools joined by message flows do not read as one process (" + problem
+    ), model.choice
+
+
+def test_a_pool_a_message_starts_twice_is_unsound_so_one_pool_is_read(tmp_path: Path) -> None:
     """Support sends Finance's start message on both parallel branches: Finance's one
     instance per case cannot take the second, and the net says so first."""
     path = collaboration(
@@ -229,9 +288,8 @@ def test_a_pool_a_message_starts_twice_is_unsound_and_says_why(tmp_path: Path) -
         + '<parallelGateway id="j"/><endEvent id="e1"/>' + flows("s1>g>a>j>e1", "g>x>j"),
         SIMPLE_B, '<messageFlow id="m" sourceRef="a" targetRef="s2"/>'
                   '<messageFlow id="n" sourceRef="x" targetRef="s2"/>')
-    conversion = bpmn_to_workflow_net(path)
-    assert conversion.soundness is not None and conversion.soundness.verdict == "unsound"
-    assert conversion.soundness.problems[0] == JOINED_UNSOUND
+    joined_unsound_then_one_pool(path, "the end can never be reached: a run can get stuck "
+                                       "without finishing: after 'A', 'B' it holds")
 
 
 def test_the_pools_are_the_departments_unauthorized_performer_judges(tmp_path: Path) -> None:
@@ -293,7 +351,7 @@ def test_check_and_compare_tell_how_the_sop_was_read(tmp_path: Path) -> None:
             "refund' are read as firing at most once per activation") in run.output
 
 
-def test_a_message_left_unread_after_a_timer_is_unsound_and_says_why(tmp_path: Path) -> None:
+def test_a_message_left_unread_after_a_timer_is_unsound_so_one_pool_is_read(tmp_path: Path) -> None:
     """A known limit: Support waits for 'refund paid' or a timer (event-based gateway); where
     the timer is taken, Finance's message is left unread, which a workflow net cannot end
     with. The net is unsound, its first problem says why, and check stops (exit 2)."""
@@ -308,8 +366,7 @@ def test_a_message_left_unread_after_a_timer_is_unsound_and_says_why(tmp_path: P
         + '<endEvent id="e2"><messageEventDefinition/></endEvent>' + flows("s2>p>e2"),
         '<messageFlow id="m1" sourceRef="t" targetRef="s2"/>'
         '<messageFlow id="m2" sourceRef="e2" targetRef="w"/>')
-    conversion = bpmn_to_workflow_net(path)
-    assert not conversion.refused and conversion.soundness is not None
-    assert conversion.soundness.verdict == "unsound"
-    assert conversion.soundness.problems[0] == JOINED_UNSOUND
+    joined_unsound_then_one_pool(path, "a run can get stuck without finishing: after 'A', "
+                                       "'X', 'P' it holds a branch ended at 'e3' and "
+                                       "'message:m2'")
     assert "left unread" in JOINED_UNSOUND
