@@ -808,6 +808,12 @@ class _Reader:
                 missing = source if ends[0] is None else target
                 refusal = (f"refers to '{missing}', which is not a flow node of the pools' "
                            "processes")
+            elif self._information(ends[0], ends[1]):
+                model.notes.append(
+                    f"{label}{where} into {_tag_of(ends[1])} '{ends[1].name or ends[1].id}' is "
+                    "read as information: only a receive task, a message start or catch event "
+                    "waits for a message, so it sets no order")
+                continue
             else:
                 refusal = self._message_ends(ends[0], ends[1])
             if refusal is not None:
@@ -816,6 +822,16 @@ class _Reader:
                     name=name or None, line=line))
                 continue
             model.message_flows.append(MessageFlow(flow_id, source, target, name, line))
+
+    def _information(self, source: Task | Event | Gateway | SubProcess,
+                     target: Task | Event | Gateway | SubProcess) -> bool:
+        """A message flow between two pools into a task that is no receive task (a user,
+        service, manual or plain task): BPMN's task does not wait for it (a user task answered
+        by the engine, a note passed on), so it is information, not an order."""
+        model = self.model
+        assert model is not None
+        return (isinstance(target, Task) and target.kind != "receiveTask"
+                and model.pool_of.get(source.id) != model.pool_of.get(target.id))
 
     def _message_ends(self, source: Task | Event | Gateway | SubProcess,
                       target: Task | Event | Gateway | SubProcess) -> str | None:

@@ -476,6 +476,13 @@ class _Converter:
         receivers: dict[str, list[str]] = {}
         for flow in model.message_flows:
             receivers.setdefault(flow.target, []).append(flow.id)
+            if self._on_cycle(flow.source):
+                # (Each round would send one more message: the net is unbounded, and its
+                # exploration would run to the state limit, minutes later, naming no message.)
+                self.refuse(flow.id, "messageFlow", f"is sent by {self._shown(flow.source)}, "
+                            "which lies on a cycle of its pool, so it may be sent any number "
+                            "of times in one case while its receiver takes it once"
+                            + ONE_POOL_HINT)
         self._message_place = {f.id: net.place(f"message:{f.id}") for f in model.message_flows}
         begun: list[int] = []
         for pool in model.pools:
@@ -1295,12 +1302,13 @@ def joined_failure(model: BpmnModel) -> str | None:
 
 
 JOINED_UNSOUND = (
-    "the collaboration's pools are read as one process, each message a step its receiver "
-    "waits for until it is sent: runs get stuck where a message is drawn both ways between "
-    "two tasks (a request and its answer), where a node always waits for a message sent on "
-    "some paths only, or where a pool a message starts is sent it twice in one case; and a "
-    "message its receiver no longer waits for (an event-based gateway that took its timer "
-    "instead) is left unread, which a workflow net cannot end with"
+    "the collaboration's pools are read as one process, each message to a receive task or a "
+    "message start or catch event a step its receiver waits for until it is sent: runs get "
+    "stuck where a message is drawn both ways between two such receivers, where a node "
+    "always waits for a message sent on some paths only, or where a pool a message starts "
+    "is sent it twice in one case; and a message its receiver no longer waits for (an "
+    "event-based gateway that took its timer instead) is left unread, which a workflow net "
+    "cannot end with"
     + ONE_POOL_HINT)
 """Said first of a joined collaboration's unsound net: why message flows make one so."""
 

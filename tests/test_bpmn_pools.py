@@ -161,6 +161,70 @@ def test_a_message_into_a_task_orders_the_task(tmp_path: Path) -> None:
         t for t in interleavings(("A", "X"), ("B", "C")) if t.index("A") < t.index("C")}
 
 
+def test_a_message_into_a_user_or_plain_task_is_information(tmp_path: Path) -> None:
+    """The MIWG C.1.0 pattern cut down: the engine's user task 'Approve' notifies the
+    approver (a catch event: it waits), whose plain task 'Decide' answers the user task (it
+    does not wait for a message: BPMN's user task is done by a person). Before, each task
+    waited for the other's message: unsound (and, since, one pool read instead)."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/><intermediateCatchEvent id="w"><messageEventDefinition/>'
+        '</intermediateCatchEvent>' + tasks("d") + '<endEvent id="e1"/>' + flows("s1>w>d>e1"),
+        '<startEvent id="s2"/>' + tasks("r") + '<userTask id="ap" name="Approve"/>'
+        + tasks("p") + '<endEvent id="e2"/>' + flows("s2>r>ap>p>e2"),
+        '<messageFlow id="notify" sourceRef="ap" targetRef="w"/>'
+        '<messageFlow id="answer" sourceRef="d" targetRef="ap"/>')
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.model.joined and conversion.model.choice is None
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=6) == {("R", "Approve", "D", "P"),
+                                                      ("R", "Approve", "P", "D")}
+    assert (f"message flow 'answer' (line {line_of(path, 'answer')}) into userTask 'Approve' "
+            "is read as information") in " ".join(conversion.notes)
+
+
+def test_a_note_sent_on_some_paths_to_a_plain_task_is_information(tmp_path: Path) -> None:
+    """Support sends a note (a send task on one path only) to Finance's plain task 'P', which
+    does not wait for it. Before, 'P' waited for a note never sent on the other path: stuck,
+    unsound."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<exclusiveGateway id="g"/>'
+        '<sendTask id="n" name="N"/><exclusiveGateway id="j"/><intermediateThrowEvent id="t"/>'
+        '<endEvent id="e1"/>' + flows("s1>a>g>n>j>t>e1", "g>j"),
+        '<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("p")
+        + '<endEvent id="e2"/>' + flows("s2>p>e2"),
+        '<messageFlow id="m1" sourceRef="t" targetRef="s2"/>'
+        '<messageFlow id="m2" sourceRef="n" targetRef="p"/>')
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.model.joined
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=6) == {("A", "P"), ("A", "N", "P")}
+
+
+def test_a_message_sent_in_a_loop_is_refused_at_once_naming_it(tmp_path: Path) -> None:
+    """Support's 'Update case' lies in a rework loop and messages Finance's catch event:
+    each round sends one more message, an unbounded net. Before, its exploration ran to the
+    200000-state limit (about 9.5 minutes) and was refused naming the collaboration, not the
+    message; now the message flow is refused at once (and one pool is read instead)."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/><exclusiveGateway id="j"/>' + tasks("a")
+        + '<exclusiveGateway id="g"/><endEvent id="e1"/>' + flows("s1>j>a>g>e1", "g>j"),
+        '<startEvent id="s2"/><intermediateCatchEvent id="w"><messageEventDefinition/>'
+        '</intermediateCatchEvent>' + tasks("p") + '<endEvent id="e2"/>' + flows("s2>w>p>e2"),
+        '<messageFlow id="m" sourceRef="a" targetRef="w"/>')
+    joined = convert(_Reader(_Source.load(path)).read(None))
+    assert joined.net is None
+    [refusal] = joined.refused
+    assert (refusal.element_id, refusal.line) == ("m", line_of(path, "m"))
+    assert refusal.reason.startswith("is sent by 'A', which lies on a cycle of its pool")
+    assert bpmn_to_workflow_net(path).model.choice.startswith(  # type: ignore[union-attr]
+        "its pools joined by message flows do not read as one process (m (line ")
+
+
 def test_pools_no_message_flow_joins_are_still_one_chosen_pool(tmp_path: Path) -> None:
     path = collaboration(
         tmp_path, '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>'
