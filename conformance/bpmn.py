@@ -778,7 +778,11 @@ class _Reader:
         model = self.model
         assert model is not None
         pool_names = {pid: name or pid for pid, name, _ in participants}
-        black_boxes = {pid for pid, _, ref in participants if ref is None}
+        # (An expanded empty pool, as bpmn.io and Camunda Modeler draw the customer: its
+        # processRef names a <process> without flow elements, a black box too.)
+        black_boxes = {pid for pid, _, ref in participants
+                       if ref is None or ref not in self.source.processes
+                       or not _has_flow_nodes(self.source.processes[ref])}
         for flow in flows_read:
             raw_id = (flow.get("id") or "").strip()
             line = source_line(flow)
@@ -789,11 +793,14 @@ class _Reader:
             source = (flow.get("sourceRef") or "").strip()
             target = (flow.get("targetRef") or "").strip()
             label = f"message flow '{name or flow_id}'"
-            box = [pool_names[e] for e in (source, target) if e in black_boxes]
+            box = [e for e in (source, target) if e in black_boxes]
             if box:
+                refs = {pid: ref for pid, _, ref in participants}
                 model.notes.append(
-                    f"{label}{where} to or from pool '{box[0]}', which has no process (a black "
-                    "box), is left out: nothing of that pool is in the log's order")
+                    f"{label}{where} to or from pool '{pool_names[box[0]]}', "
+                    + ("which has no process" if refs[box[0]] is None
+                       else "whose process is empty")
+                    + " (a black box), is left out: nothing of that pool is in the log's order")
                 continue
             ends = [model.node(e) for e in (source, target)]
             refusal = None

@@ -225,6 +225,27 @@ def test_a_message_sent_in_a_loop_is_refused_at_once_naming_it(tmp_path: Path) -
         "its pools joined by message flows do not read as one process (m (line ")
 
 
+def test_an_expanded_empty_pool_is_a_black_box(tmp_path: Path) -> None:
+    """bpmn.io and Camunda Modeler draw the customer as an expanded pool whose processRef
+    names an empty <process>. Before, its message flow was refused ('ends on the edge of pool
+    'Customer''), as a collapsed pool's (no processRef) is not; now both are black boxes."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t">'
+        '<messageEventDefinition/></intermediateThrowEvent>' + tasks("x")
+        + '<endEvent id="e1"/>' + flows("s1>a>t>x>e1"), SIMPLE_B,
+        '<messageFlow id="mreq" sourceRef="pc" targetRef="s1"/>'
+        '<messageFlow id="mapp" sourceRef="t" targetRef="s2"/>',
+        participants='<participant id="pc" name="Customer" processRef="pCust"/>\n')
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "</definitions>", '<process id="pCust"/>\n</definitions>'), encoding="utf-8")
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.model.joined and not conversion.refused
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+    assert (f"message flow 'mreq' (line {line_of(path, 'mreq')}) to or from pool 'Customer', "
+            "whose process is empty (a black box), is left out") in " ".join(conversion.notes)
+
+
 def test_pools_no_message_flow_joins_are_still_one_chosen_pool(tmp_path: Path) -> None:
     path = collaboration(
         tmp_path, '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>'
