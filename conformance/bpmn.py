@@ -574,8 +574,7 @@ class _Reader:
         self._lane_set_scope: dict[str, str] = {}
         """Lane set id -> the scope (process, sub-process or call activity) it divides."""
         self._lane_set_pool: dict[str, str] = {}
-        """A joined collaboration: lane set -> the process of its pool ("" for a pool read as
-        a lane of its name)."""
+        """A joined collaboration: lane set -> the process of its pool."""
         self._element_process: dict[str, str] | None = None
         self._element_line = 0
         """A joined collaboration: the line of its <collaboration>."""
@@ -690,8 +689,8 @@ class _Reader:
                      joined: list[tuple[str, str, str]], flows_read: list[etree._Element]
                      ) -> BpmnModel:
         """Read the pools of a collaboration that message flows join into one process: each
-        pool's process in one scope (the collaboration's), a pool without lanes as a lane of
-        its name (the department), and the message flows between their nodes as the order
+        pool's process in one scope (the collaboration's), its lanes kept (a pool without
+        lanes gives no role, as read alone), and the message flows between their nodes as the order
         they set (`MessageFlow`; `conformance.petri` converts them)."""
         src = self.source
         scope = next((c for c in collaborations if c), "collaboration")
@@ -705,9 +704,8 @@ class _Reader:
         refs = {ref for _, _, ref in joined}
         model.pools = [Pool(pid, name, ref, ref in refs) for pid, name, ref in participants]
         self._read_shapes({*refs, *collaborations})
-        for pid, name, ref in joined:
+        for pid, _, ref in joined:
             known = set(model.order)
-            lanes_before = len(model.lanes)
             sets_before = set(self._lane_set_names)
             self._read_container(src.processes[ref], scope, "", stack=(ref,), depth=0)
             mine = [node_id for node_id in model.order if node_id not in known]
@@ -715,17 +713,8 @@ class _Reader:
                 model.pool_of[node_id] = pid
             for lane_set in set(self._lane_set_names) - sets_before:
                 self._lane_set_pool[lane_set] = ref
-            if len(model.lanes) == lanes_before and name:
-                # (No lanes: the pool's name, the department, is who performs its tasks.)
-                top = tuple(n for n in mine if model.node_scope(n) == scope)
-                lane_set = f"{pid}#pool"
-                self._lane_set_names[lane_set] = name
-                self._lane_set_scope[lane_set] = scope
-                self._lane_set_pool[lane_set] = ""
-                model.lanes[pid] = Lane(pid, name, role_key(name), scope, None, top, pid)
-                self._lane_set_of[pid] = lane_set
-                for node_id in top:
-                    self._lane_of_node.setdefault(node_id, []).append(pid)
+            # (A pool without lanes gives its tasks no role, as read alone: its name, such as
+            # 'Customer Support', is a department, not the role a log records.)
         self._add_link_flows()
         self._check_flows()
         self._read_message_flows(participants, flows_read)
@@ -736,8 +725,7 @@ class _Reader:
                 f"'{n}'" for n in names) + f") are joined by {len(model.message_flows)} "
             "message flow(s) between their elements and are read as one process: each pool "
             "runs its part of the case, a pool started by a message (or a node waiting for "
-            "one) only once the message is sent, and a pool without lanes is a lane of its "
-            "name" + ONE_POOL_HINT))
+            "one) only once the message is sent" + ONE_POOL_HINT))
         return model
 
     def _cancelling_pools(self, scope: str) -> None:
@@ -1491,8 +1479,6 @@ class _Reader:
         per_scope: dict[str, list[str]] = {}
         for lane_set, scope in self._lane_set_scope.items():
             pool = self._lane_set_pool.get(lane_set)
-            if pool == "":
-                continue  # (a pool read as a lane of its name)
             per_scope.setdefault(pool or scope, []).append(self._lane_set_names[lane_set])
         for scope, set_names in per_scope.items():
             if len(set_names) > 1:

@@ -66,10 +66,10 @@ def test_the_refund_collaboration_is_read_as_one_process() -> None:
     # Finance paid; a rejected refund is never paid.
     assert play_out(conversion.net, max_length=8) == {
         ("Review request", "Pay refund", "Close ticket"), ("Review request", "Send rejection")}
-    # The pools' names are who performs their tasks (neither pool has lanes).
+    # Neither pool has lanes: a pool's name is a department, not a role, so no task has
+    # one, as where each pool is read alone.
     assert {t.name: t.roles for t in model.tasks.values()} == {
-        "Review request": ("Customer Support",), "Close ticket": ("Customer Support",),
-        "Send rejection": ("Customer Support",), "Pay refund": ("Finance",)}
+        "Review request": (), "Close ticket": (), "Send rejection": (), "Pay refund": ()}
     black_box = [n for n in model.notes if "pool 'Customer', which has no process" in n]
     assert len(black_box) == 2 and "(line 7)" in black_box[0] and "(line 10)" in black_box[1]
     # One pool alone is still read where it is named.
@@ -377,27 +377,25 @@ def test_a_pool_a_message_starts_twice_is_unsound_so_one_pool_is_read(tmp_path: 
                                        "without finishing: after 'A', 'B' it holds")
 
 
-def test_the_pools_are_the_departments_unauthorized_performer_judges(tmp_path: Path) -> None:
-    """Neither pool has lanes: each pool's name is who performs its tasks. Finance paying is
-    fine; Support paying (c2) is not. Before, the one pool read had no lanes and Finance's
-    task was in no SOP: SD004 judged nothing."""
+def test_a_pool_without_lanes_gives_its_tasks_no_role(tmp_path: Path) -> None:
+    """Neither pool has lanes and the log records job roles (agent, payments), as the
+    bundled sample does. Before, each pool's name was read as the role of its tasks when the
+    pools were joined (and only then): every case, compliant ones too, got a high
+    unauthorized-performer finding. Now the pools' tasks are unjudged by their lanes, as
+    where one pool is read alone."""
     from audit.checkrun import run_check
 
     log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
     log.write_text(
         "event:id,case:concept:name,concept:name,time:timestamp,org:resource,org:role,"
         "refund:channel\n"
-        "1,c1,Review request,2026-09-01T10:00:00Z,Ann,customer support,ecommerce\n"
-        "2,c1,Pay refund,2026-09-01T11:00:00Z,Fred,Finance,ecommerce\n"
-        "3,c1,Close ticket,2026-09-01T12:00:00Z,Ann,Customer Support,ecommerce\n"
-        "4,c2,Review request,2026-09-01T10:00:00Z,Ann,Customer Support,ecommerce\n"
-        "5,c2,Pay refund,2026-09-01T11:00:00Z,Ann,Customer Support,ecommerce\n"
-        "6,c2,Close ticket,2026-09-01T12:00:00Z,Ann,Customer Support,ecommerce\n",
+        "1,c1,Review request,2026-09-01T10:00:00Z,Ann,customer-service,ecommerce\n"
+        "2,c1,Pay refund,2026-09-01T11:00:00Z,Fred,payments,ecommerce\n"
+        "3,c1,Close ticket,2026-09-01T12:00:00Z,Ann,customer-service,ecommerce\n",
         encoding="utf-8")
     policy.write_text(POLICY.replace("select: [CF]", "select: [SD004]"), encoding="utf-8")
     run = run_check([log], policy, sop=REFUND)
-    found = [(f.rule, f.case_id, f.activities) for f in run.result.findings]
-    assert found == [("SD004", "c2", ["Pay refund"])], [f.message for f in run.result.findings]
+    assert [f.message for f in run.result.findings] == []
 
 
 def test_model_inspect_tells_the_pools_read_together_and_their_messages() -> None:
@@ -410,7 +408,7 @@ def test_model_inspect_tells_the_pools_read_together_and_their_messages() -> Non
             "together)") in run.output
     assert ("message flow refund approved: 'Refund approved' (Customer Support) -> "
             "'Refund approved' (Finance)") in run.output
-    assert "lane Finance: Pay refund" in run.output
+    assert "lane Finance" not in run.output
 
 
 def test_check_and_compare_tell_how_the_sop_was_read(tmp_path: Path) -> None:

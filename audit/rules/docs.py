@@ -158,11 +158,14 @@ LOGIC_VERSIONS = (
     "activity's `startQuantity` or `completionQuantity` other than 1 (before, read as 1), "
     "and a parallel event-based gateway that does not start the process. "
     "CF001-CF004 were raised to 3, SD004 and AP004 to 2, when the SOP reader came to read "
-    "a collaboration whose pools message flows join as one process (each message an order "
-    "its receiver waits for; a pool without lanes a lane of its name): before, the pool "
-    "with the most tasks was read alone, the other pools' tasks tasks of no SOP (their "
-    "events unexpected activities, their performers unjudged) and the order the messages "
-    "set no deviation.",
+    "a collaboration whose pools message flows join as one process (each message to a "
+    "receive task or a message start or catch event an order its receiver waits for; the "
+    "pool with the most tasks read instead where the pools do not read as one, with a "
+    "warning): before, the pool with the most tasks was read alone, the other pools' tasks "
+    "tasks of no SOP (their events unexpected activities, their performers unjudged) and the "
+    "order the messages set no deviation. A pool without lanes gives its tasks no role, "
+    "joined or alone (unauthorized-performer and unauthorized-approver leave them unjudged, "
+    "as before).",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""
