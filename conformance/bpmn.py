@@ -539,7 +539,14 @@ def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
         # read, as without message flows, and the reason goes into the choice's warning.
         from conformance.petri import joined_failure
 
-        why = joined_failure(model)
+        if not model.message_flows and not any(
+                r.element_type == "messageFlow" for r in model.refused):
+            # (Every message flow is information or touches a black box: nothing orders one
+            # pool's part after another's, and joined each pool would run in every case.)
+            why: str | None = ("no message flow between them sets an order: each is "
+                               "information or touches a pool without a process")
+        else:
+            why = joined_failure(model)
         if why is not None:
             model = _Reader(source).read(None, join=False)
             told = (f"its pools joined by message flows do not read as one process ({why})"
@@ -822,11 +829,22 @@ class _Reader:
                      target: Task | Event | Gateway | SubProcess) -> bool:
         """A message flow between two pools into a task that is no receive task (a user,
         service, manual or plain task): BPMN's task does not wait for it (a user task answered
-        by the engine, a note passed on), so it is information, not an order."""
+        by the engine, a note passed on), so it is information, not an order. Not so a message
+        into a pool's entry (a pool drawn without a start event, the message into its node
+        without incoming sequence flow): it is that pool's message start, the pool runs only
+        once it is sent (read as information, the pool would run in every case: a rejected
+        refund paid)."""
         model = self.model
         assert model is not None
-        return (isinstance(target, Task) and target.kind != "receiveTask"
-                and model.pool_of.get(source.id) != model.pool_of.get(target.id))
+        pool = model.pool_of.get(target.id)
+        if not (isinstance(target, Task) and target.kind != "receiveTask"
+                and model.pool_of.get(source.id) != pool):
+            return False
+        entry = (target.scope == model.process_id and not model.incoming(target.id)
+                 and not any(e.position == "start" and e.scope == model.process_id
+                             and model.pool_of.get(e.id) == pool
+                             for e in model.events.values()))
+        return not entry
 
     def _message_ends(self, source: Task | Event | Gateway | SubProcess,
                       target: Task | Event | Gateway | SubProcess) -> str | None:

@@ -453,3 +453,91 @@ def test_a_message_left_unread_after_a_timer_is_unsound_so_one_pool_is_read(tmp_
                                        "'X', 'P' it holds a branch ended at 'e3' and "
                                        "'message:m2'")
     assert "left unread" in JOINED_UNSOUND
+
+
+def refund_without_finance_start(tmp_path: Path, *, paid_back: bool) -> Path:
+    """The refund collaboration with Finance drawn without a start event: 'refund approved'
+    goes into the user task 'Pay refund', Finance's entry; `paid_back=False` also drops the
+    'refund paid' message back to Support (and Support's catch event waiting for it)."""
+    text = REFUND.read_text(encoding="utf-8")
+    for old, new in [
+        ('targetRef="StartEvent_Finance"', 'targetRef="Activity_Pay"'),
+        ('<bpmn:startEvent id="StartEvent_Finance" name="Refund approved">\n'
+         '      <bpmn:outgoing>Flow_7</bpmn:outgoing>\n'
+         '      <bpmn:messageEventDefinition id="Med_4" messageRef="Message_Approved" />\n'
+         '    </bpmn:startEvent>', ""),
+        ('<bpmn:incoming>Flow_7</bpmn:incoming>', ""),
+        ('<bpmn:sequenceFlow id="Flow_7" sourceRef="StartEvent_Finance" '
+         'targetRef="Activity_Pay" />', ""),
+        ('<bpmn:serviceTask id="Activity_Pay"', '<bpmn:userTask id="Activity_Pay"'),
+        ('</bpmn:serviceTask>', '</bpmn:userTask>'),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new)
+    if not paid_back:
+        for old, new in [
+            ('<bpmn:messageFlow id="Flow_paid" name="refund paid" sourceRef="EndEvent_Paid" '
+             'targetRef="Event_Paid" />', ""),
+            ('targetRef="Event_Paid" />', 'targetRef="Activity_Close" />'),
+            ('<bpmn:incoming>Flow_4</bpmn:incoming>', '<bpmn:incoming>Flow_3</bpmn:incoming>'),
+        ]:
+            assert old in text, old
+            text = text.replace(old, new)
+        start = text.index('<bpmn:intermediateCatchEvent id="Event_Paid"')
+        end = text.index("</bpmn:intermediateCatchEvent>") + len("</bpmn:intermediateCatchEvent>")
+        text = text[:start] + text[end:]
+        text = text.replace('<bpmn:sequenceFlow id="Flow_4" sourceRef="Event_Paid" '
+                            'targetRef="Activity_Close" />', "")
+    path = tmp_path / "refund.bpmn"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("paid_back,language", [
+    (False, {("Review request", "Send rejection"),
+             ("Review request", "Pay refund", "Close ticket"),
+             ("Review request", "Close ticket", "Pay refund")}),
+    (True, {("Review request", "Send rejection"),
+            ("Review request", "Pay refund", "Close ticket")}),
+])
+def test_a_message_into_the_entry_of_a_pool_without_start_event_starts_it(
+        tmp_path: Path, paid_back: bool, language: set[tuple[str, ...]]) -> None:
+    """Finance drawn without a start event, 'refund approved' into its first task (a user
+    task): the message is Finance's start, 'Pay refund' waits for it. Before, it was read as
+    information, so Finance ran in every case: without the 'paid' message back, a rejected
+    refund had to be paid (('Review request', 'Send rejection', 'Pay refund') conformed, a
+    rejection without payout did not), and with it the joined net was unsound and one pool
+    was read instead."""
+    path = refund_without_finance_start(tmp_path, paid_back=paid_back)
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=8) == language
+    assert conversion.model.joined and conversion.model.choice is None
+    assert len(conversion.model.message_flows) == (2 if paid_back else 1)
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
+
+
+def test_pools_only_information_joins_are_one_chosen_pool_with_the_reason(
+        tmp_path: Path) -> None:
+    """Finance starts on its own (a none start event) and 'refund approved' goes into its
+    user task 'Pay refund': information, no order. Before, the pools were still read as one,
+    so 'Pay refund' was expected in every case, rejected ones included; now the pool with the
+    most tasks is read, as without message flows, and its choice says why."""
+    path = refund_without_finance_start(tmp_path, paid_back=False)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        '<bpmn:process id="Process_Finance" isExecutable="false">',
+        '<bpmn:process id="Process_Finance" isExecutable="false">'
+        '<bpmn:startEvent id="Start_F"><bpmn:outgoing>Flow_s</bpmn:outgoing>'
+        '</bpmn:startEvent><bpmn:sequenceFlow id="Flow_s" sourceRef="Start_F" '
+        'targetRef="Activity_Pay" />'), encoding="utf-8")
+    conversion = bpmn_to_workflow_net(path)
+    model = conversion.model
+    assert not model.joined and model.process_id == "Process_Support"
+    assert model.choice is not None and model.choice.startswith(
+        "its pools joined by message flows do not read as one process (no message flow "
+        "between them sets an order: each is information or touches a pool without a "
+        "process); so one pool is read: ")
+    assert "the one with the most tasks" in model.choice
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=8) == {("Review request", "Send rejection"),
+                                                      ("Review request", "Close ticket")}
