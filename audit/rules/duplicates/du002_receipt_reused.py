@@ -12,7 +12,7 @@ from audit import canonical as C
 from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Rule
-from audit.rules.evidence.ev001_missing_evidence import _placeholders
+from audit.rules.evidence.ev001_missing_evidence import _placeholders, value_codes
 from audit.rules.facts import CaseFacts, shared_work
 from audit.words import counted, moment
 
@@ -70,12 +70,7 @@ def receipt_key_codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
     3 s), the values then carried as integers."""
     array = values if isinstance(values, pd.api.extensions.ExtensionArray) else pd.array(
         np.asarray(values, dtype=object))
-    if isinstance(array, pd.Categorical):
-        codes = np.asarray(array.codes, dtype=np.int64)
-        uniques: Any = array.categories
-    else:
-        found, uniques = array.factorize()
-        codes = np.asarray(found, dtype=np.int64)
+    codes, uniques = value_codes(array)
     if not len(uniques):
         return np.full(len(codes), -1, dtype=np.int64), np.zeros(0, dtype=object)
     of_unique = _keys_of(uniques)

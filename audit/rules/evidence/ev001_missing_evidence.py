@@ -516,18 +516,22 @@ def _placeholder(value: object) -> bool:
     return text in PLACEHOLDERS or not any(ch.isalnum() for ch in text)
 
 
+def value_codes(values: pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, Any]:
+    """Per value its code (int64, -1 where missing) and the distinct values: a coded
+    column's codes and categories as they are, else factorized."""
+    if isinstance(values, pd.Categorical):
+        return np.asarray(values.codes, dtype=np.int64), values.categories
+    found, uniques = values.factorize()
+    return np.asarray(found, dtype=np.int64), uniques
+
+
 def _real(values: pd.api.extensions.ExtensionArray) -> np.ndarray:
     """Per value: given and no placeholder (judged once per distinct value: a coded
     column's categories, else the unique values)."""
     given = ~np.asarray(values.isna(), dtype=bool)
     if not given.any():
         return given
-    if isinstance(values, pd.Categorical):
-        codes = np.asarray(values.codes, dtype=np.int64)
-        uniques: Any = values.categories
-    else:
-        found, uniques = values.factorize()
-        codes = np.asarray(found, dtype=np.int64)
+    codes, uniques = value_codes(values)
     bad = _placeholders(uniques)
     real: np.ndarray = given & ~bad[np.where(codes >= 0, codes, 0)]
     return real
