@@ -672,6 +672,63 @@ def test_a_wide_export_is_read_by_the_columnar_reader(tmp_path: Path) -> None:
     assert fast.frame.astype(object).equals(slow.frame)
 
 
+@pytest.mark.parametrize("tail", ["\n", "\n\n"])
+@pytest.mark.parametrize("kind, column, width", [("json", 1, 21_000), ("notes", 1, 17_000),
+                                                 ("notes", 1, 25_000), ("notes", 4, 18_000)])
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_wide_export_with_long_cells_before_its_last_column_keeps_its_delimiter(
+        tmp_path: Path, fast: bool, kind: str, column: int, width: int, tail: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ';' export whose every row holds a cell of 17,000-25,000 characters (a quoted JSON
+    payload, notes), in a middle column or the last, its header a ',' in a name, with or
+    without a trailing blank line: both readers guess ';' and read every row. Before, the
+    sniffer was handed each line cut to 16,384 characters where fewer than two of the first
+    50 were shorter: the delimiters after a long middle cell were cut off and ',' guessed,
+    every row quarantined (the import exit 2, where it had read all 60 rows before); and
+    a trailing blank line counted as a short line, so that the header was sniffed alone."""
+    from audit.ingest import csv_reader
+
+    monkeypatch.setattr(csv_reader, "FAST_PATH", fast)
+    header = ["case", "notes, internal", "activity", "time", "amount, EUR"]
+    if kind == "json":
+        header = ["case", "payload", "activity", "time", "amount"]
+    rows = []
+    for at in range(60):
+        row = [f"C{at}", "plain", "Refund", "2026-07-01T00:00:00Z", "9.90"]
+        row[column] = (json.dumps({"id": f"re_{at}", "items": [
+            {"sku": f"S{k}", "qty": 1, "price": "9.90"} for k in range(width // 44)]})
+            if kind == "json" else f"{at}: " + "refund approved, card " * (width // 22))
+        rows.append(row)
+    source = tmp_path / "wide.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";", lineterminator="\n").writerows([header, *rows])
+        handle.write(tail[1:])
+    table, ragged = read_csv(source)
+    assert not ragged
+    assert list(table.frame.columns) == header
+    assert table.frame.values.tolist() == rows
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_trailing_blank_line_does_not_leave_the_header_alone_to_sniff(
+        tmp_path: Path, fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notes of 18,000 characters in the last column and a blank line at the file's end:
+    ';' is guessed and every row read. Before, the blank line counted as a second whole
+    line, the header was sniffed alone and 'amount, EUR' made it ',' (every row
+    quarantined)."""
+    from audit.ingest import csv_reader
+
+    monkeypatch.setattr(csv_reader, "FAST_PATH", fast)
+    lines = ["case;activity;time;amount, EUR;notes"]
+    for at in range(40):
+        lines.append(f"C{at};Refund;2026-07-01T00:00:00Z;9.90;" + "lorem ipsum dolor " * 1000)
+    source = tmp_path / "blank.csv"
+    source.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    table, ragged = read_csv(source)
+    assert not ragged
+    assert list(table.frame.columns) == lines[0].split(";") and len(table.frame) == 40
+
+
 def _cells_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The length of every cell the csv module hands the reader, recorded as read."""
     from audit.ingest import csv_reader
