@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -745,6 +748,26 @@ def test_ocel_sqlite_journals_refused_only_where_they_hold_a_change(tmp_path: Pa
         read_ocel(link, "Invoice")
     assert str(caught.value).startswith(
         f"{link}: a SQLite write-ahead log lies beside it ({source}-wal, 32 bytes)")
+
+
+@pytest.mark.parametrize("suffix", ["-journal", "-wal"])
+def test_ocel_sqlite_with_a_fifo_named_as_its_journal_is_read(tmp_path: Path,
+                                                               suffix: str) -> None:
+    """A FIFO named `log.sqlite-journal` (or `-wal`) beside the database holds no change:
+    the database is read (9 events). Before, the journal check opened it and the import
+    hung, waiting for a writer (run in a process of its own, so that this cannot hang)."""
+    source = tmp_path / "log.sqlite"
+    shutil.copyfile(shared("ocel", "ocel20_example.sqlite"), source)
+    os.mkfifo(source.with_name(source.name + suffix))
+    script = ("import sys; from pathlib import Path; from audit.ingest.ocel import read_ocel; "
+              "print(len(read_ocel(Path(sys.argv[1]), 'Invoice').frame))")
+    try:
+        done = subprocess.run([sys.executable, "-c", script, str(source)], capture_output=True,
+                              text=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the import waited on the FIFO")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "9"
 
 
 # --- hostile and malformed OCEL ---------------------------------------------------------------

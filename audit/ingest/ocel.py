@@ -6,7 +6,9 @@ Each (event, related object of that type) becomes one row; the object id is the 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import zlib
 from bisect import bisect_right
 from collections import Counter
@@ -431,6 +433,34 @@ _HOT_JOURNAL = bytes.fromhex("d9d505f920a163d7")
 left by `journal_mode=PERSIST` after its change was committed has its header zeroed."""
 
 
+def _regular_start(journal: Path) -> tuple[int, bytes] | None:
+    """The size and first bytes of `journal` where it is a regular file that is not empty;
+    None else (missing, unreadable, a FIFO, a device, a directory), the name checked
+    before it is opened, and opened without waiting (O_NONBLOCK) and asked again (fstat).
+    Before, the journal was opened as it was named: a FIFO named `log.sqlite-journal` beside
+    the database hung the import, waiting for a writer."""
+    try:
+        named = journal.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(named.st_mode) or not named.st_size:
+        return None
+    try:
+        descriptor = os.open(journal, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        opened = os.fstat(descriptor)
+        if not stat.S_ISREG(opened.st_mode):
+            return None
+        return opened.st_size, os.read(descriptor, len(_HOT_JOURNAL))
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+
+
 def _refuse_journal_beside(path: Path) -> None:
     """InputError where a write-ahead log that is not empty, or a rollback journal that
     SQLite would play back (`_HOT_JOURNAL`), lies beside the database or beside the file a
@@ -445,12 +475,10 @@ def _refuse_journal_beside(path: Path) -> None:
     for place in places:
         for suffix in _JOURNALS:
             journal = place.with_name(place.name + suffix)
-            try:
-                size = journal.stat().st_size
-                with journal.open("rb") as handle:
-                    start = handle.read(len(_HOT_JOURNAL))
-            except OSError:
+            start = _regular_start(journal)
+            if start is None:
                 continue
+            size, start = start
             if not size or (suffix == "-journal" and start != _HOT_JOURNAL):
                 continue
             kind, holds = (("write-ahead log", "which holds committed changes the database "
