@@ -475,10 +475,10 @@ def _refuse_journal_beside(path: Path) -> None:
     for place in places:
         for suffix in _JOURNALS:
             journal = place.with_name(place.name + suffix)
-            start = _regular_start(journal)
-            if start is None:
+            found = _regular_start(journal)
+            if found is None:
                 continue
-            size, start = start
+            size, start = found
             if not size or (suffix == "-journal" and start != _HOT_JOURNAL):
                 continue
             kind, holds = (("write-ahead log", "which holds committed changes the database "
