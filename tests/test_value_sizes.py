@@ -949,14 +949,18 @@ def test_a_cell_over_the_bound_after_a_stray_pair_of_quotes_ends_the_import(
     assert "a record over 8 lines holds a cell of 1,000,010 characters" in str(caught.value)
 
 
-def test_a_quoted_cell_over_the_bound_the_file_ends_in_ends_the_import(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tail", ["", "\n", "\r\n"])
+def test_a_quoted_cell_over_the_bound_the_file_ends_in_ends_the_import(tmp_path: Path,
+                                                                        tail: str) -> None:
     """The last row opens a quote the file ends in, its cell over the bound: the import ends
-    naming row and field, and says so (its reading stopped at the bound)."""
+    naming row and field, and says so (its reading stopped at the bound), the file ending in
+    a line end or not. Before, the file's final line end was counted as a line the quote
+    took in: "every line after it would read as one cell", where none follows."""
     header, rows = _rows()
     lines = [",".join(header), *(",".join(row) for row in rows)]
     source = tmp_path / "log.csv"
-    source.write_text("\n".join(lines) + '\nC1,"' + "Q" * (MAX_CELL + 5), encoding="utf-8",
-                      newline="")
+    source.write_text("\n".join(lines) + '\nC1,"' + "Q" * (MAX_CELL + 5) + tail,
+                      encoding="utf-8", newline="")
     with pytest.raises(InputError) as caught:
         read_csv(source)
     assert (caught.value.row, caught.value.field) == (len(rows) + 2, header[1])

@@ -648,8 +648,12 @@ def _refuse_open_quote(text: str, first: int, field: str | None, path: Path,
     closed, and a stray pair 39,896 lines apart what joined rows it hid."""
     close = _QUOTED_TEXT.match(text, first)
     assert close is not None  # (it matches the empty text)
-    ends = (text.count("\n", first, close.end()) + text.count("\r", first, close.end())
-            - text.count("\r\n", first, close.end()))
+    stop = close.end()
+    if stop >= len(text):  # (the file's own last line end takes in no line after the quote;
+        while stop > first and text[stop - 1] in "\r\n":  # before, it was counted as one)
+            stop -= 1
+    ends = (text.count("\n", first, stop) + text.count("\r", first, stop)
+            - text.count("\r\n", first, stop))
     if close.end() >= len(text) and ends:
         raise InputError("a quote opened in this row is never closed: every line after it "
                          "would read as one cell", file=path, row=row, field=field)
