@@ -148,7 +148,7 @@ EVIDENCE_KEYS: dict[str, tuple[str, ...]] = {
     "DQ004": ("channel", "others", "events_of_other_channels"),
     "DU001": ("key", "earlier_case", "amount", "currency"),
     "DU002": ("receipts", "compared_as", "sharing_cases", "sharing_cases_n", "earlier_cases",
-              "earlier_cases_n", "payouts_sum", "currency"),
+              "earlier_cases_n", "amount", "currency"),
     "EV001": ("channel", "missing", "after_payout", "placeholder", "contradicted", "paid_at",
               "first_recorded_after_payout"),
     "EV002": ("missing_link", "missing_reason", "payout_amount", "payout_currency", "currency",

@@ -1561,10 +1561,11 @@ def test_no_page_is_left_half_empty_before_a_findings_table(
     150 px (the rest of a row goes on the next page), but for a row Chromium does not split:
     SL002's first row (254 px under a header of 68, 2026-12-07, the demo of 97 pages) went
     whole to the next page with 205 px left, whatever the cells' orphans, widows and
-    breaks (not explained; 210 px allowed). The demo printed on 109 pages, on fewer than
-    100 now."""
+    breaks (not explained; 210 px allowed). The demo printed on 109 pages, on 97 after
+    the fix; 101 since receipt-reused's page of the rule catalogue (its documentation,
+    2026-12-07): fewer than 105."""
     pages = demo_print
-    assert len(pages) < 100
+    assert len(pages) < 105
     ends = [max((top for top, _ in runs), default=0.0) for runs in pages]
     # (each page that starts with a findings table's header: the page before it, number
     # - 1, and what that page left empty at its foot)

@@ -417,7 +417,8 @@ def test_every_rule_has_a_documented_example_here() -> None:
 UNSET = {"amount_tolerance": 0.005, "conformance.min_fitness": 0.8,
          "refund_window.within": {"ecommerce": "30d"},
          "refund_window.exception_approvers": ["finance"],
-         "activities.<label>.sop_task": "Receive refund request"}
+         "activities.<label>.sop_task": "Receive refund request",
+         "thresholds.receipt_max_cases": 10}
 PLACEHOLDERS = {"<label>": "Receive refund request", "<channel>": "ecommerce"}
 # Options the policy takes only beside another (a refund_window names a window): set too.
 BESIDE = {"refund_window.exception_approvers": "refund_window.within"}

@@ -11,7 +11,7 @@ import pandas as pd
 from audit import canonical as C
 from audit.currency import figure
 from audit.findings import Finding
-from audit.rules.base import Rule
+from audit.rules.base import Option, Rule
 from audit.rules.evidence.ev001_missing_evidence import _placeholders, value_codes
 from audit.rules.facts import CaseFacts, shared_work
 from audit.words import counted, moment
@@ -178,7 +178,7 @@ class ReceiptReused(Rule):
     Options:
     `thresholds.receipt_max_cases` (default 10, a whole number from 2): a receipt held by
     more cases is generic (a phone's `IMG_0001.jpg` in every case, a store's default
-    text), not compared; its cases are listed as not judged (findings.json
+    text), not compared; its cases are listed as not judged (the run's
     `unjudged_cases.DU002.receipt_generic`) and check warns, counting them. The item
     compared is `evidence:receipt`. A log whose receipt item holds references that are not
     unique to one receipt (a phone's camera counter, `IMG_0001.jpg` and `img_0001.jpg` of
@@ -198,6 +198,8 @@ class ReceiptReused(Rule):
     name = "receipt-reused"
     severity = "high"
     logic_version = 1
+    options = (Option("receipt_max_cases", "cases a receipt may be held by before it is "
+                      "generic (not compared)", "thresholds.receipt_max_cases"),)
     summary = "One store receipt refunded in two or more cases"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
