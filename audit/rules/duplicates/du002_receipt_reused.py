@@ -12,7 +12,11 @@ from audit import canonical as C
 from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
-from audit.rules.evidence.ev001_missing_evidence import _placeholders, value_codes
+from audit.rules.evidence.ev001_missing_evidence import (
+    _placeholders,
+    arrow_texts,
+    value_codes,
+)
 from audit.rules.facts import CaseFacts, shared_work
 from audit.words import counted, moment
 
@@ -84,15 +88,10 @@ def _keys_of(uniques: Any) -> np.ndarray:
     """`receipt_key` of each distinct value: ASCII texts by Arrow (the same steps: white
     space removed, lower case, which is ASCII's case folding, and leading zeros of each run
     of digits dropped; no digit: None), the others in Python (NFKC, Unicode's folding)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        texts = pa.array(uniques, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        texts = None
-    if texts is None or not (pa.types.is_string(texts.type)
-                             or pa.types.is_large_string(texts.type)):
+    texts = arrow_texts(uniques)
+    if texts is None:
         return np.array([receipt_key(v) for v in list(uniques)], dtype=object)
     ascii_ = np.asarray(pc.string_is_ascii(texts).fill_null(False), dtype=bool)
     # (white space: a run is one space, kept only between two digits; then the leading

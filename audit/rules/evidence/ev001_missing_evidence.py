@@ -516,6 +516,19 @@ def _placeholder(value: object) -> bool:
     return text in PLACEHOLDERS or not any(ch.isalnum() for ch in text)
 
 
+def arrow_texts(uniques: Any) -> Any:
+    """`uniques` as an Arrow array of texts, or None where they are not all texts (missing
+    values aside): the caller then judges them one by one in Python."""
+    import pyarrow as pa
+
+    try:
+        texts = pa.array(uniques, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return texts if pa.types.is_string(texts.type) or pa.types.is_large_string(
+        texts.type) else None
+
+
 def value_codes(values: pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, Any]:
     """Per value its code (int64, -1 where missing) and the distinct values: a coded
     column's codes and categories as they are, else factorized."""
@@ -548,15 +561,10 @@ def _placeholders(uniques: Any) -> np.ndarray:
     characters alone, longer once trimmed of white space (as `str.strip` trims ASCII text)
     than the longest of `PLACEHOLDERS` (7: `missing`), one of them a letter or digit, is
     none: case folding leaves an ASCII text as long."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        texts = pa.array(uniques, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        texts = None
-    if texts is None or not (pa.types.is_string(texts.type)
-                             or pa.types.is_large_string(texts.type)):
+    texts = arrow_texts(uniques)
+    if texts is None:
         return np.fromiter((_placeholder(v) for v in list(uniques)), dtype=bool,
                            count=len(uniques))
     longest = max(map(len, PLACEHOLDERS))
