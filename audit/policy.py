@@ -135,12 +135,18 @@ class Policy:
     allows (`refund_window.within`, read by outside-refund-window); a channel not listed
     has no window (the rule does not judge its cases)."""
     refund_window_exception_roles: tuple[str, ...] = ()
+    """The roles whose approval of a refund accepts a request outside its window
+    (`refund_window.exception_approvers`): none, no exception."""
+    evidence_due: str = "payout"
+    """By when missing-evidence wants a refund's required evidence recorded
+    (`evidence_due`, one of `EVIDENCE_DUE`): "payout", by its first successful payout (the
+    money did not leave without it); "approval", by the approval the payout rests on (the
+    approver saw it), its first approval not withdrawn by a later rejection, at or before
+    the payout (a case approved only after its payout, or never, is judged by the payout)."""
     receipt_max_cases: int = 10
     """The most cases one receipt may be held by and still be compared
     (`thresholds.receipt_max_cases`, read by receipt-reused): a value held by more is
     generic (a phone's `IMG_0001.jpg`), not one receipt, and its cases are not judged."""
-    """The roles whose approval of a refund accepts a request outside its window
-    (`refund_window.exception_approvers`): none, no exception."""
     source: str | None = None
     sha256: str | None = None
     warnings: tuple[str, ...] = ()
@@ -288,7 +294,10 @@ in machine words; a bound beyond this would only be reached after days)."""
 
 _TOP_KEYS = ("version", "sop", "conformance", "as_of", "activities", "approvers", "performers",
              "thresholds", "sla", "stages", "grace", "evidence", "rules", "waivers",
-             "amount_tolerance", "refund_window")
+             "amount_tolerance", "refund_window", "evidence_due")
+EVIDENCE_DUE = ("payout", "approval")
+"""By when a refund's required evidence must be recorded (`evidence_due`, read by
+missing-evidence): its first successful payout, or the approval the payout rests on."""
 
 
 class _Reader:
@@ -479,6 +488,11 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         raise r.fail("receipt_max_cases must be a whole number from 2 to 1,000,000",
                      "thresholds", "receipt_max_cases")
 
+    evidence_due = top.get("evidence_due", Policy.evidence_due)
+    if evidence_due not in EVIDENCE_DUE:
+        raise r.fail(f"evidence_due must be one of {', '.join(EVIDENCE_DUE)}, not "
+                     f"{evidence_due!r}", "evidence_due")
+
     sla = r.mapping(top.get("sla"), "sla", allowed=("request_to_payout",))
     grace = r.mapping(top.get("grace"), "grace", allowed=("approved_not_paid",))
     stages = []
@@ -634,7 +648,8 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
         stages=tuple(stages),
         approved_not_paid_grace=r.convert(grace.get("approved_not_paid", "5d"),
                                           parse_duration, "grace", "approved_not_paid"),
-        required_evidence=evidence, refund_window=refund_window,
+        required_evidence=evidence, evidence_due=str(evidence_due),
+        refund_window=refund_window,
         refund_window_exception_roles=exception_roles, receipt_max_cases=receipt_max_cases,
         select=select, ignore=ignore, severity=severity, waivers=tuple(waivers), sop=sop,
         sop_processes=sop_processes, sop_written=dict(sop),

@@ -240,6 +240,23 @@ EXAMPLES: dict[str, Example] = {
                 "event_ids": ["V2-02", "V2-05", "V2-06"]},
          "V3": {"evidence": {"missing": ["photo"], "placeholder": ["photo"]}}},
         absent={"NJ": ("EV001",)}),
+    # evidence_due: approval: the photo recorded between the approval and the payout came
+    # late (the approver did not see it); before the approval, in time
+    "EV001-approval": Example(
+        {"V": {"channel": "offline", "events": [
+            {"a": "Record store sale"}, {"a": REQ},
+            {"a": EVI, "ev": {"receipt": "receipt-1.jpg", "photo": None}}, {"a": APP},
+            {"a": EVI, "ev": {"receipt": None, "photo": "photo-1.jpg"}}, {"a": PAY}]},
+         "C": {"channel": "offline", "events": _e("Record store sale", REQ, EVI, APP, PAY)}},
+        # the request, the approval, the event first recording the photo
+        {"V": {"evidence": {"missing": [], "after_approval": ["photo"],
+                            "approved_at": "2026-07-01T11:00:00+00:00",
+                            "first_recorded_after_approval": "2026-07-01T12:00:00+00:00"},
+               "event_ids": ["V-02", "V-04", "V-05"],
+               "message": "offline refund approved on 2026-07-01 11:00:00 UTC before its "
+                          "required evidence was recorded: photo (first recorded "
+                          "2026-07-01 12:00:00 UTC)"}},
+        policy={"evidence_due": "approval"}),
     "EV002": Example(
         {"V": _e(CAP, PAY), "C": _e(CAP, REQ, EVI, APP, PAY)},
         {"V": {"event_ids": ["V-02"], "message": "payout of 100.00 EUR with no ticket"}},
@@ -418,7 +435,7 @@ UNSET = {"amount_tolerance": 0.005, "conformance.min_fitness": 0.8,
          "refund_window.within": {"ecommerce": "30d"},
          "refund_window.exception_approvers": ["finance"],
          "activities.<label>.sop_task": "Receive refund request",
-         "thresholds.receipt_max_cases": 10}
+         "thresholds.receipt_max_cases": 10, "evidence_due": "approval"}
 PLACEHOLDERS = {"<label>": "Receive refund request", "<channel>": "ecommerce"}
 # Options the policy takes only beside another (a refund_window names a window): set too.
 BESIDE = {"refund_window.exception_approvers": "refund_window.within"}

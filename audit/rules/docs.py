@@ -165,7 +165,11 @@ LOGIC_VERSIONS = (
     "tasks of no SOP (their events unexpected activities, their performers unjudged) and the "
     "order the messages set no deviation. A pool without lanes gives its tasks no role, "
     "joined or alone (unauthorized-performer and unauthorized-approver leave them unjudged, "
-    "as before).",
+    "as before). EV001 was raised to 2 when the policy's `evidence_due: approval` came to "
+    "judge a refund's evidence at the approval its payout rests on (an item recorded after "
+    "it late, named in `after_approval` with `approved_at` and "
+    "`first_recorded_after_approval`, the approval cited; an approved case in progress "
+    "judged at once); with the default, `payout`, it finds what it found.",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

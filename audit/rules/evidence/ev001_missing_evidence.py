@@ -23,7 +23,12 @@ class MissingEvidence(Rule):
     audit's clock is not judged yet: not paid or closed, and an event less than
     `conformance.running_for` (default 14d) before the clock; its evidence is due by its
     payout (approved yesterday, its evidence still to be recorded before the payout, is no
-    finding). Idle that long, or closed, it is judged as ended.
+    finding). Idle that long, or closed, it is judged as ended. With the policy's
+    `evidence_due: approval` the items are due by the approval instead (the approver
+    decides on them): by the approval the payout rests on, the case's first approval
+    (either level) at or before its first successful payout not withdrawn by a later
+    rejection; an item first recorded after it came late, and an approved case is judged
+    at once, in progress or not (its approval was given, with the evidence or without).
     An item whose content contradicts its case is no evidence of the refund either (the
     log's evidence items are references, so only two contents are judged, where the value
     is one the check can read): `evidence:order` naming an order id the log knows (the
@@ -44,7 +49,8 @@ class MissingEvidence(Rule):
     Example:
     Violating (offline): `Collect evidence` with `evidence:receipt` = receipt-1.jpg and no
     `evidence:photo` anywhere in the case; or the photo recorded only on an event after
-    `Execute payout`.
+    `Execute payout`. With `evidence_due: approval`, also the photo recorded between
+    `Approve refund` and `Execute payout` (the approver did not see it).
     Violating: `evidence:photo` = "n/a" (a placeholder), no other photo in the case.
     Violating (e-commerce): `evidence:order` = O-2, the order of another case, in a case
     whose order is O-1. Violating (subscription): `evidence:renewal_date` = 2026-07-09 in
@@ -106,6 +112,23 @@ class MissingEvidence(Rule):
     in the log to judge.
     `conformance.running_for` (default 14d; `0d`: every case judged as ended): how recent
     an event keeps an approved case not paid or closed in progress.
+    `evidence_due` (`payout`, the default, or `approval`): by when the items are due. With
+    `approval`, by the approval the payout rests on: the case's first approval of either
+    level (a second-level approval later rests on the first approver's decision, so an
+    item recorded between the two came late for the first) at or before its first
+    successful payout, not withdrawn by a rejection at or after it (an appeal's approval
+    after a rejection is the deciding one); where the case has no such approval (never
+    approved: missing-approval finds it; approved only after the payout:
+    approval-after-payout finds it; the approval without a time) its items are due by the
+    payout as with `payout`, and the finding tells them so. An approved case, paid or not,
+    is then judged in progress too (its approval was given). An item recorded at the
+    approval's very time counts as before it. The late items are named in `after_approval`
+    (in place of `after_payout`), with the approval's time (`approved_at`) and the
+    earliest of their first records (`first_recorded_after_approval`); the finding names
+    the approval among its events, and its message tells each time ("approved on
+    2026-09-02 10:00:00 UTC before its required evidence was recorded: photo (first
+    recorded 2026-09-02 15:00:00 UTC)"). The amount at risk is the case's payouts, as
+    with `payout`.
 
     References:
     ISA 500 (audit evidence); the refund SOP's evidence step.
@@ -114,11 +137,14 @@ class MissingEvidence(Rule):
     code = "EV001"
     name = "missing-evidence"
     severity = "medium"
-    logic_version = 1
+    logic_version = 2
     summary = "Required evidence for the channel is missing"
     options = (Option("required evidence", "evidence:* columns per channel", "evidence"),
                Option("running for", "a case not paid, closed or rejected, with an event "
-                      "this recent, is in progress: not judged yet", "conformance.running_for"))
+                      "this recent, is in progress: not judged yet", "conformance.running_for"),
+               Option("evidence due", "payout (default) or approval: the evidence is due by "
+                      "the first successful payout, or by the approval the payout rests on",
+                      "evidence_due"))
 
     def check(self, facts: CaseFacts) -> list[Finding]:
         required = facts.policy.required_evidence
@@ -148,12 +174,13 @@ class MissingEvidence(Rule):
             holding |= stated(column)
         at = np.flatnonzero(holding)
         del holding
-        paid_at = facts.first_of(facts.mask("paid"))
-        paid = paid_at >= 0
-        limit = np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
+        limit = _payout_limits(facts)
         times = facts.column(C.TIMESTAMP)
-        paid_time = _stamps(times.take(paid_at[paid]))
-        limit[paid] = np.where(paid_time == np.iinfo(np.int64).min, limit[paid], paid_time)
+        # evidence_due: approval: due by the approval the payout rests on, where the case
+        # has one (`_deciding_approvals`); else by the payout as above.
+        approved_at, approval_eid = _deciding_approvals(facts, limit)
+        by_approval = approval_eid >= 0
+        limit = np.where(by_approval, approved_at, limit)
         cases = facts.case_code[at]
         by_payout = _stamps(times.take(at)) <= limit[cases]
         none = np.zeros(facts.n_cases, dtype=bool)
@@ -188,7 +215,7 @@ class MissingEvidence(Rule):
         # An approved case in progress at the clock (not paid or closed, an event less than
         # conformance.running_for before the clock) has not reached the payout its
         # evidence is due by: not judged yet (idle that long, it is judged as ended).
-        candidate, due = _candidate_and_due(facts, c)
+        candidate, due = _candidate_and_due(facts, c, by_approval)
         judged = candidate & due
         # (the cases left for a later clock, kept for findings.json's not_due_cases:
         # engine.side_facts reads them, not computing them again)
@@ -222,10 +249,20 @@ class MissingEvidence(Rule):
         hits["contradicted"] = pd.Series(_names(only_contradicted, hit), index=hits.index,
                                          dtype=object)
         came_late = np.fromiter(map(bool, hits["after_payout"]), dtype=bool, count=len(hits))
-        hits["late_payout_eid"] = hits["payout_eid"].where(came_late, None)
+        # Where the evidence was due by an approval (evidence_due: approval), the late items
+        # are told against it: named `after_approval`, the approval cited and its time told.
+        rows = np.flatnonzero(hit)
+        to_approval = by_approval[rows]
+        hits["late_payout_eid"] = hits["payout_eid"].where(came_late & ~to_approval, None)
+        approval_eids = facts.column(C.EVENT_ID).take(np.maximum(approval_eid[rows], 0))
+        hits["late_approval_eid"] = pd.Series(
+            np.asarray(approval_eids, dtype=object), index=hits.index).where(
+            came_late & to_approval, None)
+        approval_times = pd.Series(pd.DatetimeIndex(
+            facts.column(C.TIMESTAMP).take(np.maximum(approval_eid[rows], 0))),
+            index=hits.index)
         # Per late item: the event that first recorded it (after the payout, cited) and its
         # time (told), so the committee sees when the money left and when the item came.
-        rows = np.flatnonzero(hit)
         told: list[list[str]] = [[] for _ in rows]
         cited: list[list[object]] = [[] for _ in rows]
         first_late = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -242,11 +279,20 @@ class MissingEvidence(Rule):
                 if np.isnat(first_late[i]) or when.to_datetime64() < first_late[i]:
                     first_late[i] = when.to_datetime64()
         hits["late_item_eids"] = pd.Series(cited, index=hits.index, dtype=object)
-        hits["paid_at"] = hits["payout_time"].where(came_late)
-        hits["first_recorded_after_payout"] = pd.Series(
-            pd.DatetimeIndex(first_late).tz_localize("UTC"), index=hits.index)
-        paid_on = [moment(t) if late_now else "" for t, late_now in
-                   zip(hits["payout_time"].tolist(), came_late.tolist(), strict=True)]
+        first_recorded = pd.Series(pd.DatetimeIndex(first_late).tz_localize("UTC"),
+                                   index=hits.index)
+        hits["after_approval"] = hits["after_payout"].where(to_approval, pd.Series(
+            [[] for _ in rows], index=hits.index, dtype=object))
+        hits["after_payout"] = hits["after_payout"].where(~to_approval, pd.Series(
+            [[] for _ in rows], index=hits.index, dtype=object))
+        hits["paid_at"] = hits["payout_time"].where(came_late & ~to_approval)
+        hits["first_recorded_after_payout"] = first_recorded.where(came_late & ~to_approval)
+        hits["approved_at"] = approval_times.where(came_late & to_approval)
+        hits["first_recorded_after_approval"] = first_recorded.where(came_late & to_approval)
+        paid_on = [(f"approved on {moment(a)}" if by_appr else f"paid on {moment(t)}")
+                   if late_now else "" for t, a, by_appr, late_now in
+                   zip(hits["payout_time"].tolist(), approval_times.tolist(),
+                       to_approval.tolist(), came_late.tolist(), strict=True)]
         hits["what"] = [
             "; ".join(part for part in (
                 f"without required evidence: {', '.join(m)}" + (
@@ -254,39 +300,94 @@ class MissingEvidence(Rule):
                     if p else "") + (
                     " (" + "; ".join(f"{name} recorded only {CONTRADICTIONS[name]}"
                                      for name in x) + ")" if x else "") if m else "",
-                f"paid on {on} before its required evidence was recorded: "
+                f"{on} before its required evidence was recorded: "
                 + ", ".join(items) if items else "") if part)
             for m, p, x, on, items in zip(hits["missing"].tolist(),
                                           hits["placeholder"].tolist(),
                                           hits["contradicted"].tolist(), paid_on, told,
                                           strict=True)]
         found = self.findings(
-            facts, hits, events=("anchor_eid", "late_payout_eid", "late_item_eids"),
+            facts, hits, events=("anchor_eid", "late_payout_eid", "late_approval_eid",
+                                 "late_item_eids"),
             when="anchor_time", amount="payouts_sum",
-            evidence=("channel", "missing", "after_payout", "placeholder", "contradicted",
-                      "paid_at", "first_recorded_after_payout"),
+            evidence=("channel", "missing", "after_payout", "after_approval", "placeholder",
+                      "contradicted", "paid_at", "first_recorded_after_payout",
+                      "approved_at", "first_recorded_after_approval"),
             message="{channel} refund {what}")
         for finding in found:  # (each named only where it holds an item)
             for key, of in (("after_payout", "after_payout"), ("placeholder", "placeholder"),
                             ("contradicted", "contradicted"),
                             ("paid_at", "after_payout"),
-                            ("first_recorded_after_payout", "after_payout")):
+                            ("first_recorded_after_payout", "after_payout"),
+                            ("after_approval", "after_approval"),
+                            ("approved_at", "after_approval"),
+                            ("first_recorded_after_approval", "after_approval")):
                 if not finding.evidence.get(of):
                     del finding.evidence[key]
         return found
 
 
-def _candidate_and_due(facts: CaseFacts, c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _candidate_and_due(facts: CaseFacts, c: pd.DataFrame, by_approval: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Per case of `c` (every case, in order): whether it is one the rule judges at some
     clock (a ticket, with a request or a payout), and whether its evidence is due at this
-    clock (paid, or approved and not rejected since, and not in progress). `c` holds
+    clock (paid, or approved and not rejected since, and not in progress; or, with
+    evidence_due: approval, in progress but with the approval its evidence was due by,
+    `by_approval`: that approval was given, with the evidence or without it). `c` holds
     has_ticket, anchor_eid, payout_eid, approvals_last_time, rejections_last_time and
     first_close_time."""
     approved, rejected = c["approvals_last_time"], c["rejections_last_time"]
     decided = c["payout_eid"].notna() | (
         approved.notna() & ~(rejected >= approved).fillna(False))
     candidate = (c["has_ticket"] & c["anchor_eid"].notna()).to_numpy(dtype=bool)
-    return candidate, decided.to_numpy(dtype=bool) & ~_in_progress(facts, c)
+    return candidate, decided.to_numpy(dtype=bool) & (~_in_progress(facts, c) | by_approval)
+
+
+def _payout_limits(facts: CaseFacts) -> np.ndarray:
+    """Per case: the time (an integer) of its first successful payout, the largest where it
+    has none or one without a time (nothing to compare with)."""
+    paid_at = facts.first_of(facts.mask("paid"))
+    paid = paid_at >= 0
+    limit = np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64)
+    paid_time = _stamps(facts.column(C.TIMESTAMP).take(paid_at[paid]))
+    limit[paid] = np.where(paid_time == np.iinfo(np.int64).min, limit[paid], paid_time)
+    return limit
+
+
+def _deciding_approvals(facts: CaseFacts, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per case, with the policy's `evidence_due: approval` (else none): the time (an
+    integer, the largest where none) and sorted position (-1 where none) of the approval
+    its required evidence is due by, the approval the payout rests on: its first approval
+    (either level) not withdrawn by a later rejection (one at or after it), both at or
+    before `stop` (per case, as an integer: its first successful payout's time, the
+    largest where it has none or an untimed one). An approval or rejection without a
+    time is not placed: not taken. A case approved only after its payout, or never, has
+    none (approval-after-payout, missing-approval find it): its evidence is due by the
+    payout."""
+    biggest, smallest = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    deciding = np.full(facts.n_cases, biggest, dtype=np.int64)
+    where = np.full(facts.n_cases, -1, dtype=np.int64)
+    if facts.policy.evidence_due != "approval":
+        return deciding, where
+    times = facts.column(C.TIMESTAMP)
+    withdrawn = np.full(facts.n_cases, smallest, dtype=np.int64)
+    rejections = np.flatnonzero(facts.mask("reject"))
+    if len(rejections):
+        at = _stamps(times.take(rejections))
+        case = facts.case_code[rejections].astype(np.int64)
+        keep = (at != smallest) & (at <= stop[case])
+        np.maximum.at(withdrawn, case[keep], at[keep])
+    approvals = np.flatnonzero(facts.mask("approve", "second-approve"))
+    if not len(approvals):
+        return deciding, where
+    at = _stamps(times.take(approvals))
+    case = facts.case_code[approvals].astype(np.int64)
+    ok = (at != smallest) & (at > withdrawn[case]) & (at <= stop[case])
+    np.minimum.at(deciding, case[ok], at[ok])
+    first = ok & (at == deciding[case])
+    cases, index = np.unique(case[first], return_index=True)
+    where[cases] = approvals[first][index]
+    return deciding, where
 
 
 def not_due_cases(facts: CaseFacts) -> list[object]:
@@ -301,7 +402,8 @@ def not_due_cases(facts: CaseFacts) -> list[object]:
     c = facts.table("has_ticket", "request_eid", "channel", "payout_eid", "first_close_time",
                     "approvals_last_time", "rejections_last_time")
     c["anchor_eid"] = c["request_eid"].where(c["request_eid"].notna(), c["payout_eid"])
-    return _left_for_later(facts, c, *_candidate_and_due(facts, c))
+    by_approval = _deciding_approvals(facts, _payout_limits(facts))[1] >= 0
+    return _left_for_later(facts, c, *_candidate_and_due(facts, c, by_approval))
 
 
 def _left_for_later(facts: CaseFacts, c: pd.DataFrame, candidate: np.ndarray,
