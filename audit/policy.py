@@ -141,8 +141,9 @@ class Policy:
     """By when missing-evidence wants a refund's required evidence recorded
     (`evidence_due`, one of `EVIDENCE_DUE`): "payout", by its first successful payout (the
     money did not leave without it); "approval", by the approval the payout rests on (the
-    approver saw it), its first approval not withdrawn by a later rejection, at or before
-    the payout (a case approved only after its payout, or never, is judged by the payout)."""
+    approver saw it), its first approval not withdrawn by a later rejection or ended by a
+    close, at or before the payout (a case approved only after its payout, or never, is
+    judged by the payout)."""
     receipt_max_cases: int = 10
     """The most cases one receipt may be held by and still be compared
     (`thresholds.receipt_max_cases`, read by receipt-reused): a value held by more is

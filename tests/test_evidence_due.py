@@ -135,6 +135,19 @@ def test_several_approvals_the_first_decides(tmp_path: Path) -> None:
     assert _run(tmp_path, "payout", log) == {}
 
 
+def test_a_close_ends_an_approval(tmp_path: Path) -> None:
+    """Approved, closed unpaid, asked for again: the refund is decided anew, and the
+    evidence collected for the new request, before its payout, was in time (judged by the
+    payout: the new request was never approved). The first approval decided nothing paid."""
+    log = {"REOPENED": {"channel": "offline", "events": [
+        {"a": SALE["offline"]}, {"a": REQ}, {"a": APP}, {"a": CLOSE}, {"a": REQ},
+        {"a": EVI}, {"a": PAY}]}}
+    assert _run(tmp_path, "approval", log) == {}
+    # (without the close, the evidence came after the approval the payout rests on)
+    del log["REOPENED"]["events"][3]
+    assert set(_run(tmp_path, "approval", log)) == {"REOPENED"}
+
+
 def test_no_approval_before_the_payout_is_judged_by_the_payout(tmp_path: Path) -> None:
     """Never approved (missing-approval's), or approved only after the payout
     (approval-after-payout's): the evidence is due by the payout, as with `payout`, and the

@@ -27,8 +27,9 @@ class MissingEvidence(Rule):
     `evidence_due: approval` the items are due by the approval instead (the approver
     decides on them): by the approval the payout rests on, the case's first approval
     (either level) at or before its first successful payout not withdrawn by a later
-    rejection; an item first recorded after it came late, and an approved case is judged
-    at once, in progress or not (its approval was given, with the evidence or without).
+    rejection (nor ended by a close); an item first recorded after it came late, and an
+    approved case is judged at once, in progress or not (its approval was given, with the
+    evidence or without).
     An item whose content contradicts its case is no evidence of the refund either (the
     log's evidence items are references, so only two contents are judged, where the value
     is one the check can read): `evidence:order` naming an order id the log knows (the
@@ -117,11 +118,12 @@ class MissingEvidence(Rule):
     level (a second-level approval later rests on the first approver's decision, so an
     item recorded between the two came late for the first) at or before its first
     successful payout, not withdrawn by a rejection at or after it (an appeal's approval
-    after a rejection is the deciding one); where the case has no such approval (never
-    approved: missing-approval finds it; approved only after the payout:
-    approval-after-payout finds it; the approval without a time) its items are due by the
-    payout as with `payout`, and the finding tells them so. An approved case, paid or not,
-    is then judged in progress too (its approval was given). An item recorded at the
+    after a rejection is the deciding one) nor ended by a close at or after it (a refund
+    asked for again after its ticket was closed is decided anew); where the case has no
+    such approval (never approved: missing-approval finds it; approved only after the
+    payout: approval-after-payout finds it; the approval without a time) its items are due
+    by the payout as with `payout`, and the finding tells them so. An approved case, paid
+    or not, is then judged in progress too (its approval was given). An item recorded at the
     approval's very time counts as before it. The late items are named in `after_approval`
     (in place of `after_payout`), with the approval's time (`approved_at`) and the
     earliest of their first records (`first_recorded_after_approval`); the finding names
@@ -358,8 +360,9 @@ def _deciding_approvals(facts: CaseFacts, stop: np.ndarray) -> tuple[np.ndarray,
     """Per case, with the policy's `evidence_due: approval` (else none): the time (an
     integer, the largest where none) and sorted position (-1 where none) of the approval
     its required evidence is due by, the approval the payout rests on: its first approval
-    (either level) not withdrawn by a later rejection (one at or after it), both at or
-    before `stop` (per case, as an integer: its first successful payout's time, the
+    (either level) not withdrawn by a later rejection or ended by a later close (one at or
+    after it: a refund asked for again after a close is decided anew), both at or before
+    `stop` (per case, as an integer: its first successful payout's time, the
     largest where it has none or an untimed one). An approval or rejection without a
     time is not placed: not taken. A case approved only after its payout, or never, has
     none (approval-after-payout, missing-approval find it): its evidence is due by the
@@ -371,7 +374,7 @@ def _deciding_approvals(facts: CaseFacts, stop: np.ndarray) -> tuple[np.ndarray,
         return deciding, where
     times = facts.column(C.TIMESTAMP)
     withdrawn = np.full(facts.n_cases, smallest, dtype=np.int64)
-    rejections = np.flatnonzero(facts.mask("reject"))
+    rejections = np.flatnonzero(facts.mask("reject", "close"))
     if len(rejections):
         at = _stamps(times.take(rejections))
         case = facts.case_code[rejections].astype(np.int64)
