@@ -53,6 +53,7 @@ from audit.rules import default_rules
 from audit.rules.engine import AuditResult, run_rules, selected_rules
 from audit.rules.lanes import shown_id as _shown_id
 from audit.runid import code_digest, library_versions, run_id
+from audit.sources.config import SourcesConfig
 from audit.words import counted
 
 MONEY_AT_RISK_DEFINITION = (
@@ -177,6 +178,9 @@ class CheckRun:
     given) that `run_check` read the inputs with; `mapping`: its mapping file (path and
     sha256), where one was given."""
     mapping: dict[str, Any] | None = None
+    sources_config: dict[str, Any] | None = None
+    """The sources file given with --sources-config (path as given, and sha256), None where
+    the bundled one was read (models/sources.default.yaml, part of the code digest)."""
     working_directory: str = field(default_factory=os.getcwd)
     """The folder relative paths (in `command`, `inputs`) were read from."""
     reproducible: bool = False
@@ -348,6 +352,7 @@ class CheckRun:
             "working_directory": self.working_directory,
             "import_options": self.import_options,
             "mapping": self.mapping,
+            "sources_config": self.sources_config,
             # (Measurements: here, not in the summary, which the same input keeps equal.)
             "conformance_seconds": self._conformance_seconds(),
             "inputs": [
@@ -1788,19 +1793,24 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
               sop: Path | None = None, engine: EngineSpec = LOCAL,
               mapping: Mapping | None = None, encoding: str | None = None,
               object_type: str | None = None,
-              follow_o2o: tuple[str, ...] = ()) -> CheckRun:
+              follow_o2o: tuple[str, ...] = (),
+              sources_config: tuple[SourcesConfig, dict[str, Any]] | None = None
+              ) -> CheckRun:
     """Import `sources` (canonical logs, or source-system exports, which are correlated into
     refund cases), run the policy's rules, and return everything a report needs. The policy
     and its SOPs are read first: an error in them is told before minutes of import.
     `mapping`, `encoding`, `object_type` and `follow_o2o` are the import's (generic CSV,
-    OCEL 2.0)."""
+    OCEL 2.0); `sources_config` its --sources-config (the sources file read, and its
+    `{file, sha256}` as the manifest records it), None for the bundled one."""
     from audit.sources.pipeline import import_and_correlate
 
     started = now or run_time()
     policy = checked_policy(policy_path, sop)
     imported = import_and_correlate([(p, None) for p in sources], assume_tz=assume_tz,
                                     mapping=mapping, encoding=encoding,
-                                    object_type=object_type, follow_o2o=follow_o2o)
+                                    object_type=object_type, follow_o2o=follow_o2o,
+                                    sources_config=(None if sources_config is None
+                                                    else sources_config[0]))
     run = run_check_log(imported, sources, policy_path, as_of=as_of, started=started, sop=sop,
                         engine=engine, policy=policy)
     run.import_options = {"assume_tz": assume_tz, "encoding": encoding,
@@ -1809,6 +1819,7 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
         run.import_options["follow_o2o"] = list(follow_o2o)
     run.mapping = None if mapping is None else {"file": mapping.source,
                                                 "sha256": mapping.sha256}
+    run.sources_config = None if sources_config is None else dict(sources_config[1])
     return run
 
 

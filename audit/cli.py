@@ -114,9 +114,11 @@ IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--follow-o2o", "--enc
 
 def _import_first(message: str) -> str:
     """Where an error of reading an input tells to pass an option of `import` that the
-    running command lacks (discover and compare read logs without --assume-tz or
-    --object-type; check has no --sources-config), how to get there: import the file with
-    it first. Before, "choose --object-type" from `discover` led to "No such option"."""
+    running command lacks (discover reads a log without --mapping, --encoding or
+    --sources-config; compare without --encoding or --sources-config), how to get there:
+    import the file with it first. Before, "choose --object-type" from `discover` led to "No
+    such option". (check has every one of them: it takes --sources-config too, so that a
+    PayPal download of a US account is checked in one step, not imported first.)"""
     import re
 
     context = click.get_current_context(silent=True)
@@ -665,6 +667,9 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
                    "names it where no such file is here.")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML column mapping for generic CSV logs, as for `import`.")
+@click.option("--sources-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML mapping of ticketing/payment exports, as for `import` (default: "
+              "models/sources.default.yaml), e.g. a PayPal account's date_format.")
 @click.option("--encoding", help="Text encoding of CSV files (default: detected).")
 @click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases.")
 @click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
@@ -676,7 +681,7 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
 def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | None, out: Path,
           formats: str, fail_on: str, as_of: str | None, assume_tz: str | None,
           engine: str, scheduler: str | None, sop: Path | None, mapping: Path | None,
-          encoding: str | None, object_type: str | None,
+          sources_config: Path | None, encoding: str | None, object_type: str | None,
           follow_o2o: tuple[str, ...]) -> None:
     """Check refund logs against the policy's rule catalogue and write the reports.
 
@@ -722,8 +727,9 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
 
     _writable_folder(out)  # before the run, not after minutes of it
     refuse_foreign_checksums(out)
+    read_too = [p for p in (policy_path, sop, mapping, sources_config) if p is not None]
     _refuse_inputs_among_outputs(
-        [*sources, *(p for p in (policy_path, sop, mapping) if p is not None)],
+        [*sources, *read_too],
         lambda path: path.resolve().parent == out.resolve() and any(
             fnmatch.fnmatchcase(name, pattern) for pattern in REPORT_FILES
             for name in (path.name, path.resolve().name)),
@@ -731,12 +737,12 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     with using(settings.progress()) as progress:
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
                          assume_tz, sop, spec, mapping=mapping, encoding=encoding,
-                         object_type=object_type, follow_o2o=follow_o2o)
+                         object_type=object_type, follow_o2o=follow_o2o,
+                         sources_config=sources_config)
         # (before the reports, which tell it: the manifest's warnings, the report's notes)
         # (the SOPs the run reads are its inputs too: --sop FILE#PROCESS's file, the
         # policy's `sop:` files)
-        run.others_in_out = others_in(out, [*sources, *(
-            p for p in (policy_path, sop, mapping) if p is not None), *run_sops(run.policy)])
+        run.others_in_out = others_in(out, [*sources, *read_too, *run_sops(run.policy)])
         stale, others = clear_stale_staging(out)
         written, removed = _write_all(run, out, chosen, write_reports)
         progress.done()
@@ -1287,7 +1293,8 @@ def _warn_zone_override(mapping: Any, assume_tz: str | None) -> None:
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
                assume_tz: str | None, sop: Path | None = None, engine: Any = None, *,
                mapping: Path | None = None, encoding: str | None = None,
-               object_type: str | None = None, follow_o2o: tuple[str, ...] = ()) -> Any:
+               object_type: str | None = None, follow_o2o: tuple[str, ...] = (),
+               sources_config: Path | None = None) -> Any:
     from datetime import UTC, datetime
 
     from audit.checkrun import run_check
@@ -1315,13 +1322,22 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
         except (ValueError, OverflowError) as exc:
             raise InputError(f"--as-of {as_of}: the clock must be within the years 1678 to "
                              "2261", field="--as-of") from exc
+    # (read before the run, as the mapping: an error in it is told before minutes of
+    # import; None where not given, which the run records as the bundled file read)
+    config = None
+    if sources_config is not None:
+        from audit.digest import sha256_of
+        from audit.sources.config import load_sources_config
+
+        config = (load_sources_config(sources_config),
+                  {"file": str(sources_config), "sha256": sha256_of(sources_config)})
     if engine is None:
         return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop,
                          mapping=columns, encoding=encoding, object_type=object_type,
-                         follow_o2o=follow_o2o)
+                         follow_o2o=follow_o2o, sources_config=config)
     return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop, engine=engine,
                      mapping=columns, encoding=encoding, object_type=object_type,
-                     follow_o2o=follow_o2o)
+                     follow_o2o=follow_o2o, sources_config=config)
 
 
 def clock_line(run: Any) -> str:

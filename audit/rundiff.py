@@ -2244,7 +2244,7 @@ def _part_lines(part: str, change: dict[str, Any]) -> list[str]:
                   for key, which in (("only_in_old", "OLD"), ("only_in_new", "NEW"))
                   for c in change[key]]
         return lines
-    if part in ("policy", "mapping"):
+    if part in ("policy", "mapping", "sources_config"):
         def named(entry: dict[str, Any] | None) -> str:
             if entry is None:
                 return "none"

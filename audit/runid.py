@@ -6,8 +6,9 @@ The identity (`run_identity`) is the manifest's tool and version, the digest of 
 own code (`code_digest`: its installed source, templates and bundled models), findings.json's
 format, the audit's clock (`as_of`), each input's digest with that of a canonical log's own
 quarantine where its rows were counted (sorted: the order given changes no finding), the
-digests of the policy, of each SOP (with its channel and process) and of the mapping, the
-import options, each rule's logic version and the event order. It holds no time of the run,
+digests of the policy, of each SOP (with its channel and process), of the mapping and (where
+--sources-config gave one) of the sources file, the import options, each rule's logic
+version and the event order. It holds no time of the run,
 no path, no command, no engine (the local and the Dask engine find the same) and no
 measurement: the same inputs, policy, SOPs, options, clock and code give the same run id on
 any machine, in any folder, at any time, and another of any of them another. It is written
@@ -185,7 +186,8 @@ RUN_ID_COVERS = (
     "the tool and its version", "the code digest (the sha256 of the tool's own source, "
     "templates and bundled models)", "the findings' format version", "the audit clock",
     "each input's sha256 (and that of a canonical log's own quarantine where its rows were "
-    "counted)", "the policy's, each SOP's and the mapping's sha256", "the import options",
+    "counted)", "the policy's, each SOP's and the mapping's sha256", "the sources file's "
+    "sha256 where --sources-config gave one", "the import options",
     "each rule's logic version", "the event order")
 """What the run id is the digest of, in words, as report.html's run details and
 findings.xlsx's Summary say it (`run_id_is`) and docs/reports.md lists it."""
@@ -244,9 +246,16 @@ def run_identity(manifest: dict[str, Any], version: int = RUN_ID_VERSION) -> dic
                 "inputs": sorted(str(_sha256(i)) for i in manifest.get("inputs") or []),
                 "engine": engine.get("name") if isinstance(engine, dict) else None}
     inputs = [[str(_sha256(i)), _counted_quarantine(i)] for i in manifest.get("inputs") or []]
-    return {"run_id_version": RUN_ID_VERSION, **common,
-            "code": _sha256(manifest.get("code")),
-            "inputs": sorted(inputs, key=lambda i: (i[0], str(i[1])))}
+    identity = {"run_id_version": RUN_ID_VERSION, **common,
+                "code": _sha256(manifest.get("code")),
+                "inputs": sorted(inputs, key=lambda i: (i[0], str(i[1])))}
+    # The sources file of --sources-config, only where one was given: it decides how the
+    # exports are read (a PayPal account's date_format), and the bundled one read where none
+    # is given is part of the code digest; runs without it keep the run ids they had.
+    sources_config = _sha256(manifest.get("sources_config"))
+    if sources_config is not None:
+        identity["sources_config"] = sources_config
+    return identity
 
 
 def canonical_json(value: Any) -> bytes:
@@ -266,6 +275,7 @@ RUN_ID_PARTS: dict[str, tuple[str, str]] = {
     "policy": ("policy", "configuration"),
     "sop": ("SOPs", "configuration"),
     "mapping": ("mapping", "configuration"),
+    "sources_config": ("sources config", "configuration"),
     "import_options": ("import options", "configuration"),
     "as_of": ("audit clock", "clock"),
     "rule_versions": ("rules' logic versions", "tool"),
@@ -283,8 +293,9 @@ judged: its digest, version, rule logic versions, event order and formats), so t
 reader of two runs' difference can tell a change of the data from one of the tool."""
 
 
-NULL_IS_A_VALUE = frozenset({"mapping"})
-"""The parts of the run id whose null is something a run records (no mapping used), not a
+NULL_IS_A_VALUE = frozenset({"mapping", "sources_config"})
+"""The parts of the run id whose null is something a run records (no mapping used, the
+bundled sources file read), not a
 part its findings.json was written before (`not_recorded`)."""
 
 
@@ -372,7 +383,7 @@ def identity_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
             continue
         if part == "inputs":
             out[part] = _input_changes(old, new)
-        elif part in ("policy", "mapping"):
+        elif part in ("policy", "mapping", "sources_config"):
             out[part] = {"old": _file_entry(old.get(part), "file", "sha256"),
                          "new": _file_entry(new.get(part), "file", "sha256")}
         elif part == "sop":

@@ -209,7 +209,7 @@ def test_an_import_option_the_command_lacks_is_asked_of_import(tmp_path: Path) -
     """Reading errors name import's options: `discover` and `compare` of an OCEL file said
     "choose --object-type", of naive times "say which zone ... with --assume-tz", and
     `check` of exports mapping no update "check the field ids there (--sources-config)";
-    none of these commands has that option ("No such option"). The error now says to
+    none of these commands had that option ("No such option"). The error now says to
     import the file with it first, and that way works. (discover and compare have had
     --assume-tz and --object-type since: their error is check's, and the option reads.)"""
     naive = tmp_path / "naive.csv"
@@ -229,10 +229,14 @@ def test_an_import_option_the_command_lacks_is_asked_of_import(tmp_path: Path) -
         {"id": 1, "ticket_id": 100, "created_at": "2026-07-01T10:00:00Z", "author_id": 5,
          "events": [{"type": "Change", "field_name": "999", "value": "v"}]}], "users": []}),
         encoding="utf-8")
+    # check has --sources-config now (tests/test_check_sources_config.py): its error names
+    # the option it has; discover, which has not, is told to import the file first.
     shown = run("check", str(audits), "--out", out, code=2).output
-    assert shown.strip().endswith("; check has no --sources-config: import the file with it "
-                                  "first (refund-audit import FILE --sources-config ... --out "
-                                  "LOG.parquet) and check LOG.parquet"), shown
+    assert "--sources-config" in shown and "has no" not in shown, shown
+    shown = run("discover", str(audits), "--out", out, code=2).output
+    assert shown.strip().endswith("; discover has no --sources-config: import the file with "
+                                  "it first (refund-audit import FILE --sources-config ... "
+                                  "--out LOG.parquet) and discover LOG.parquet"), shown
     log = str(tmp_path / "log.parquet")
     run("import", str(naive), "--assume-tz", "UTC", "--out", log)
     run("discover", log, "--miner", "dfg", "--out", out)

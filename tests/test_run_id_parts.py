@@ -142,7 +142,10 @@ def test_a_re_performance_differs_in_no_part(runs: dict[str, Any], tmp_path: Pat
 
 def test_every_part_of_the_run_id_is_named() -> None:
     """A field added to the run id's identity must be told by `diff` too."""
-    assert set(RUN_ID_PARTS) == set(run_identity(PINNED_MANIFEST))
+    # (sources_config: only where --sources-config gave a file)
+    given = {**PINNED_MANIFEST, "sources_config": {"file": "s.yaml", "sha256": "8" * 64}}
+    assert set(RUN_ID_PARTS) == set(run_identity(given))
+    assert set(RUN_ID_PARTS) - set(run_identity(PINNED_MANIFEST)) == {"sources_config"}
 
 
 @pytest.mark.parametrize(("edit", "part", "told"), [
