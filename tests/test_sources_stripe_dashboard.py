@@ -22,6 +22,7 @@ from audit.currency import stripe_minor_units
 from audit.errors import InputError
 from audit.ingest import import_sources
 from audit.sources import csv_signature, detect_system, read_source
+from audit.sources.payments import REFUND_NOT_ITEMISED
 
 EXPORTS = Path(__file__).resolve().parents[1] / "sample_logs" / "refund-sample" / "exports"
 
@@ -537,3 +538,58 @@ def test_the_refusal_of_refund_ids_names_the_first_row_holding_one(tmp_path: Pat
     assert raised.value.row == 4
     assert "unified_payments.csv: row 4: field 'id': refund ids (re_, pyr_)" in str(
         raised.value)
+
+
+
+def test_a_refund_contradicting_its_payment_is_told_not_counted(tmp_path: Path) -> None:
+    """Stripe refunds nothing of a failed payment (it took no money) and never more than a
+    payment's amount. Before, a `Failed` payment with an `Amount Refunded` was told
+    refunded like any other (its line, the note's total, the check's warnings of refunds
+    not itemised), and 60.00 refunded of a 20.00 payment was accepted as a refunded total.
+    Such a row contradicts itself, and which field is wrong cannot be told: the payment is
+    read as the export states it, and the amount refunded is a quarantine line naming both
+    (the Status, or the Amount, and the amount refunded), in a note of its own, not in the
+    refunded payments' totals; a Failed payment's is no refund the check's warnings count.
+    A failed payment refunding 0.00, and one refunded in full (its amount), read as before."""
+    path = _export(
+        tmp_path / "unified_payments.csv",
+        _row("ch_1", "2026-07-01 08:15:00", "49.90", "49.90", "eur", "Failed",
+             captured="false"),
+        _row("ch_2", "2026-07-01 09:00:00", "20.00", "60.00", "eur", "Refunded",
+             refunded_at="2026-07-02 09:00:00"),
+        _row("ch_3", "2026-07-01 10:00:00", "5.00", "0.00", "usd", "Failed",
+             captured="false"),
+        _row("ch_4", "2026-07-01 11:00:00", "20.00", "20.00", "eur", "Refunded"),
+        _row("ch_5", "2026-07-01 12:00:00", "30000", "30001", "jpy", "Partially refunded"))
+    result = import_sources([(path, None)])
+    assert result.log[C.EVENT_ID].tolist() == [f"stripe:ch_{n}" for n in range(1, 6)]
+    assert result.log[C.PAYMENT_STATUS].tolist() == [
+        "failed", "succeeded", "failed", "succeeded", "succeeded"]
+    assert result.log[C.AMOUNT].tolist() == [49.9, 20.0, 5.0, 20.0, 30000.0]
+    lines = result.quarantine.sort_values("row")
+    assert lines[["row", "field", "value", "record_read"]].values.tolist() == [
+        [2, "Amount Refunded", "49.90", "yes"], [3, "Amount Refunded", "60.00", "yes"],
+        [5, "Amount Refunded", "20.00", "yes"], [6, "Amount Refunded", "30001", "yes"]]
+    failed, over, full, yen = lines["reason"].tolist()
+    assert failed.startswith("49.90 EUR refunded of payment ch_1: its Status is Failed, and a "
+                             "failed payment took no money, so none of it can be refunded: "
+                             "the export contradicts itself")
+    assert over.startswith("60.00 EUR refunded of payment ch_2: more than its Amount, 20.00 "
+                           "EUR, which Stripe never refunds (at most the amount charged): "
+                           "the export contradicts itself")
+    assert yen.startswith("30001 JPY refunded of payment ch_5: more than its Amount, 30000 JPY")
+    # (a refund above the payment is still one the export does not itemise; a Failed
+    # payment's is no refund made)
+    assert [REFUND_NOT_ITEMISED in r for r in (failed, over, full, yen)] == [
+        False, True, True, True]
+    counts = result.files[0]
+    assert (counts.read, counts.imported, counts.quarantined, counts.fields_unread) == (
+        5, 5, 0, 4)
+    assert [n.split(", whose refunds")[0] for n in result.notes
+            if "refunded in part or in full" in n] == [
+        "unified_payments.csv: 1 payment refunded in part or in full (20.00 EUR; the first: "
+        "row 5, ch_4)"]
+    assert any(n.startswith("unified_payments.csv: 3 payments whose Amount Refunded "
+                            "contradicts the payment (a Failed payment's, which took no "
+                            "money, or one above its Amount; the first: row 2, ch_1)")
+               for n in result.notes), result.notes

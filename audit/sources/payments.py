@@ -931,6 +931,32 @@ def _refund_unread(refunded: str | None, currency: str, charge: str, date: str |
             "change report (Reports > Balance, itemized) or the refunds CSV beside it")
 
 
+def _refund_contradicts(refunded: Decimal, amount: Decimal, currency: str, charge: str,
+                        stated: str, status: str) -> str | None:
+    """Why a Dashboard payment's `Amount Refunded` (above zero) contradicts the payment, None
+    where it does not: a `Failed` payment took no money, so none of it can be refunded; a
+    refund above the payment's `Amount` is more than Stripe refunds (at most the amount
+    charged, in its currency). Which field is wrong cannot be told: the payment is read as
+    the export states it (its Amount, its Status), and the amount refunded is not read,
+    nor counted in the refunded payments' note. A refund above the Amount is still a refund
+    the export does not itemise (its reason says REFUND_NOT_ITEMISED, so the check's
+    warnings count the case); a Failed payment's is not told as a refund made. `stated`:
+    the Status as written; `status`: as read."""
+    head = f"{money(refunded)} {currency} refunded of payment {charge}: "
+    if status == "failed":
+        return (head + f"its Status is {stated}, and a failed payment took no money, so none "
+                "of it can be refunded: the export contradicts itself, and which of the two "
+                "is wrong is not guessed; the payment is read as failed, the amount refunded "
+                "is not read and not counted as a refund")
+    if refunded <= amount:
+        return None
+    return (head + f"more than its Amount, {money(amount)} {currency}, which Stripe never "
+            "refunds (at most the amount charged): the export contradicts itself, and which "
+            "of the two is wrong is not guessed; the payment is read at its Amount, the "
+            f"amount refunded is not read; {REFUND_NOT_ITEMISED}: read the refunds from the "
+            "itemized balance change report or the refunds CSV beside it")
+
+
 def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None = None,
                          read: tuple[RawTable, list[RaggedRow]] | None = None) -> Collector:
     """The Stripe Dashboard's payments export (Payments > Export, `unified_payments.csv`):
@@ -969,6 +995,7 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
     _ids_read_from(collector, export, "stripe:", "id", idents)
     refunded_rows: list[tuple[int, str]] = []
     unstated: list[tuple[int, str]] = []  # refunded by status, no Amount Refunded given
+    contradicted: list[tuple[int, str]] = []  # refunded of a Failed payment, or above it
     totals: dict[str, Decimal] = {}
     for k in range(export.size):
         record, row = export.record(k), export.rows[k]
@@ -1045,6 +1072,15 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
                                  f"as the purchase, and {REFUND_NOT_ITEMISED}", case=case,
                                  alone=True)
             continue
+        contradiction = _refund_contradicts(refunded, amount, currency, ident,
+                                            str(record["Status"]).strip(), status)
+        if contradiction is not None:
+            # (a line naming both, not a refunded payment of the note: before, a Failed
+            # payment's was told refunded, and 60.00 refunded of 20.00 accepted as a total)
+            collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
+                                 contradiction, case=case, alone=True)
+            contradicted.append((row, ident))
+            continue
         collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
                              _refund_unread(money(refunded), currency, ident,
                                             _cell(record, "Refunded date (UTC)")),
@@ -1068,6 +1104,14 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
             f"state{'s' if len(unstated) == 1 else ''} no Amount Refunded (empty or 0; the "
             f"first: row {row}, {ident}): each read as its purchase only, a quarantine "
             "line of Amount Refunded with its case")
+    if contradicted:
+        row, ident = contradicted[0]
+        collector.notes.append(
+            f"{path.name}: {counted(len(contradicted), 'payment')} whose Amount Refunded "
+            "contradicts the payment (a Failed payment's, which took no money, or one above "
+            f"its Amount; the first: row {row}, {ident}): each read as its payment as the "
+            "export states it, the amount refunded not read and not in the totals of the "
+            "payments refunded (a quarantine line of Amount Refunded naming both)")
     return collector
 
 
