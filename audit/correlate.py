@@ -1466,16 +1466,36 @@ class _PerCase:
         taken = pd.Series(self.values.take(self.codes[positions], allow_fill=True),
                           dtype="string")
         if self.own is not None:
-            own = pd.Series(self.own.take(positions), dtype="string")
-            first, second = (getattr(v.array, "_pa_array", None) for v in (taken, own))
-            if first is not None and second is not None and first.type == second.type:
-                # One pass in Arrow (the values are held at the import's memory peak).
-                taken = pd.Series(type(taken.array)(pc.coalesce(first, second)),
-                                  dtype=taken.dtype)
-            else:
-                taken = taken.fillna(own)
-            del own
+            missing = taken.isna().to_numpy(dtype=bool)
+            if missing.any():
+                taken = self._own_where(taken, positions, missing)
         return taken.astype(self.dtype).array
+
+    def _own_where(self, taken: pd.Series, positions: np.ndarray,
+                   missing: np.ndarray) -> pd.Series:
+        """`taken` with the events' own values (`own`) where it is `missing`: only those
+        events' own values are taken (few: at 1M cases about 55k of 7.3M events get no
+        charge of their case), not a column of every event's, taken in the correlated
+        log's order from all over the log's (cache misses: half the time of the column)."""
+        assert self.own is not None
+        own = pd.Series(self.own.take(positions[missing]), dtype="string")
+        first, second = (getattr(v.array, "_pa_array", None) for v in (taken, own))
+        if first is not None and second is not None and first.type == second.type:
+            # One pass in Arrow (the values are held at the import's memory peak); an
+            # event whose own value is missing too stays missing, as coalesce left it.
+            filled = pc.replace_with_mask(_one_chunk(first), pa.array(missing),
+                                          _one_chunk(second))
+            return pd.Series(type(taken.array)(filled), dtype=taken.dtype)
+        full = np.empty(len(taken), dtype=object)
+        full[missing] = own.astype(object).to_numpy()
+        return taken.fillna(pd.Series(full, dtype="string"))
+
+
+def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """An Arrow column as one array."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    return values
 
 
 def _given_differs(own: Any, per_case: _PerCase) -> np.ndarray:

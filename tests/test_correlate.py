@@ -1079,3 +1079,33 @@ def test_ties_and_payout_cases_sort_alike_on_case_ranks(monkeypatch: pytest.Monk
         pd.testing.assert_frame_equal(fast.unresolved, texts.unresolved)
         ranked += used == [True]
     assert ranked > 40  # the ranks' way was taken
+
+
+@pytest.mark.parametrize("own_dtype", ["string", "object"])
+def test_per_case_column_takes_own_values_only_where_the_case_gives_none(
+        own_dtype: str) -> None:
+    """A `_PerCase` column (the charge of each case) taken in any order: each event's value
+    is its case's, else (its case has none, or it has no case) its own, else missing; as a
+    coalesce of the case's value and the event's own, made for every event, gave it (now
+    only the events whose case gives none take their own)."""
+    from audit.correlate import _PerCase
+
+    rng = np.random.default_rng(7)
+    n, cases = 2_000, 300
+    case_values = pd.array([None if k % 4 == 0 else f"ch_{k}" for k in range(cases)],
+                           dtype="string")
+    codes = rng.integers(-1, cases, size=n)
+    own_texts = [None if k % 3 == 0 else f"own_{k}" for k in range(n)]
+    own = (pd.array(own_texts, dtype="string") if own_dtype == "string"
+           else pd.array(np.array(own_texts, dtype=object), dtype="object"))
+    column = _PerCase(case_values, codes, pd.StringDtype(), own)
+    positions = rng.permutation(n)
+    got = pd.Series(column.take(positions), dtype="string")
+    expected = [case_values[codes[p]] if codes[p] >= 0 and not pd.isna(case_values[codes[p]])
+                else own_texts[p] for p in positions.tolist()]
+    assert got.isna().tolist() == [e is None for e in expected]
+    assert got.fillna("<none>").tolist() == [e or "<none>" for e in expected]
+    # every case gives one: the own values are not looked at
+    full = _PerCase(pd.array([f"ch_{k}" for k in range(cases)], dtype="string"),
+                    rng.integers(0, cases, size=n), pd.StringDtype(), own)
+    assert pd.Series(full.take(positions), dtype="string").str.startswith("ch_").all()
