@@ -2106,6 +2106,15 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
 
 @main.command()
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("given", metavar="[--inputs FILE...]", nargs=-1,
+                type=click.Path(path_type=Path))
+@click.option("--inputs", "inputs", is_flag=True,
+              help="The files after DIR are the run's inputs as the auditor holds them (the "
+              "exports; the policy, mapping and SOP files may be given too): each is "
+              "compared by its sha256 with the inputs findings.json's manifest records the "
+              "run read, by its bytes whatever its name, else by its name; one that "
+              "differs, one the run did not read, and an input of the run none given holds "
+              "are differences.")
 @click.option("--sums-sha256", "sums", metavar="HEX",
               help="The sha256 of SHA256SUMS recorded apart from the folder when it was "
               "filed (verify prints it): the folder's must be it. Only this shows the files "
@@ -2117,21 +2126,25 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
               "SHA256SUMS rewritten leave it as it was.")
 @click.pass_obj
 @reports_input_errors
-def verify(settings: Settings, folder: Path, sums: str | None, expected: str | None) -> None:
+def verify(settings: Settings, folder: Path, given: tuple[Path, ...], inputs: bool,
+           sums: str | None, expected: str | None) -> None:
     """Verify a check's output folder as filed: each file SHA256SUMS lists against its
     sha256, findings.json's run id recomputed from its manifest and its findings against
-    its summary, and report.html and findings.xlsx naming that run id.
+    its summary, report.html and findings.xlsx naming that run id, and, with --inputs,
+    the files given against the inputs the run read.
 
     Exit code 0 where every file listed holds its sha256 and the run id is the one the
     manifest gives, its reports give (and --run-id gives), and SHA256SUMS' sha256 is
     --sums-sha256's; 1 where one differs (each named: a file changed or missing,
     findings.json not listed, its run id not its manifest's or none recorded, its findings
     not its summary's, a report naming another, another run id than --run-id's, another
-    sha256 than --sums-sha256's, a listed name no regular file); 2 where the folder, its
-    SHA256SUMS or its findings.json cannot be read as a check's. A report's file not
-    listed (report.html, findings.json, .csv or .xlsx, quarantine.csv, correlation.csv,
-    the graphs) is a difference; other files not
-    listed are named, not verified.
+    sha256 than --sums-sha256's, a listed name no regular file; with --inputs, a file given
+    of another sha256 than the run's input of its name, one the run did not read, an input
+    of the run none given holds); 2 where the folder, its SHA256SUMS or its findings.json
+    cannot be read as a check's, or a file given with --inputs cannot be read. A report's
+    file not listed (report.html, findings.json, .csv or .xlsx, quarantine.csv,
+    correlation.csv, the graphs) is a difference; other files not listed are named, not
+    verified.
     Neither SHA256SUMS nor the run id is a seal (whoever edits a file can rewrite both).
     Only the sha256 of SHA256SUMS, printed, against --sums-sha256 recorded apart from the
     folder at filing shows the files are those filed; the run id names the run.
@@ -2139,10 +2152,17 @@ def verify(settings: Settings, folder: Path, sums: str | None, expected: str | N
     \b
     Example:
       refund-audit verify out/2026-q3 --sums-sha256 9c0e41d2... --run-id 4b1fa596...
+      refund-audit verify out/2026-q3 --inputs exports/2026-q3/*
     """
     from audit.verify import verify_folder
 
-    found = verify_folder(folder, expected, sums)
+    if given and not inputs:
+        raise click.UsageError(f"{given[0]}: a file after DIR: give the run's inputs after "
+                               "--inputs (refund-audit verify DIR --inputs FILE...)")
+    if inputs and not given:
+        raise click.UsageError("--inputs names no file: give the run's input files after it "
+                               "(refund-audit verify DIR --inputs FILE...)")
+    found = verify_folder(folder, expected, sums, list(given) if inputs else None)
     for line in found.lines:
         settings.say(f"{folder}: {line}")
     for line in found.differs:
@@ -2152,6 +2172,8 @@ def verify(settings: Settings, folder: Path, sums: str | None, expected: str | N
         end_process(ExitCode.FINDINGS)
     settings.say(f"{folder}: verified: every file listed holds its sha256, and the run id "
                  "is its manifest's and its reports'" + (
+                     "; each file given holds a file the run read, and each input it read is "
+                     "given (--inputs)" if inputs else "") + (
                      "; SHA256SUMS is the one filed (--sums-sha256)" if sums is not None else
                      "; that these are the files filed, only --sums-sha256 (SHA256SUMS' "
                      "sha256 recorded at filing) shows"))

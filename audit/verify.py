@@ -1,7 +1,8 @@
 """`refund-audit verify DIR`: whether a check's output folder, as filed, still holds what its
 run wrote: each file SHA256SUMS lists has the sha256 it lists, findings.json's run id is
 the one its manifest gives (`audit.runid.run_id_status`), and report.html and findings.xlsx
-name that run id (`SHOWN_IN`).
+name that run id (`SHOWN_IN`); with `--inputs FILE...`, whether the files given are those
+the run read (`compare_inputs`: each file's sha256 against the inputs its manifest records).
 
 What it can show, and what not: SHA256SUMS and findings.json are written by the run, and
 someone who edits a file can rewrite SHA256SUMS and the run id too (neither is a seal).
@@ -193,6 +194,138 @@ SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 """A sha256 (or a run id) as the tool writes it: 64 lower-case hex digits."""
 
 
+def _given_sha256(path: Path) -> str:
+    """The sha256 of `path`, a file given with `--inputs` (the auditor's own copy of an
+    export: a symbolic link is followed); an InputError (exit code 2) naming it where it is
+    missing, a folder, no regular file or cannot be read."""
+    try:
+        kind = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError("no such file (given with --inputs)", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=path) from None
+    if stat.S_ISDIR(kind):
+        raise InputError("a folder, not a file: give each input file the run read "
+                         "(--inputs)", file=path)
+    if not stat.S_ISREG(kind):
+        raise InputError("not a regular file (a FIFO, device or socket: not read)", file=path)
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=path) from None
+    return digest.hexdigest()
+
+
+def _base_name(recorded: str) -> str:
+    """The file name of a path as a manifest records it (`/` or, from a run on Windows,
+    `\\` separated)."""
+    return re.split(r"[\\/]", recorded)[-1]
+
+
+@dataclass
+class _Recorded:
+    """A file the run read as its manifest records it: `what` (`input`, `policy`,
+    `mapping`, `SOP <channel>`), its name, its sha256, whether one given holds it, and
+    whether one given of its name holds other bytes."""
+
+    what: str
+    name: str
+    sha256: str
+    required: bool
+    held: bool = False
+    differs: bool = False
+
+
+def _recorded_files(manifest: dict[str, object], out: Verified) -> list[_Recorded]:
+    """The inputs (each required) and the policy, mapping and SOPs (matched where given,
+    not required: the bundled ones are the tool's) that `manifest` records by name and
+    sha256; an entry of neither (a manifest edited) is a difference in `out`."""
+    found: list[_Recorded] = []
+    inputs = manifest.get("inputs")
+    if not isinstance(inputs, list):
+        out.differs.append("findings.json: its manifest records no inputs list: the inputs "
+                           "given (--inputs) cannot be compared")
+        inputs = []
+    others: list[tuple[str, object]] = [("policy", manifest.get("policy")),
+                                        ("mapping", manifest.get("mapping"))]
+    sops = manifest.get("sop")
+    for sop in sops if isinstance(sops, list) else []:
+        channel = sop.get("channel") if isinstance(sop, dict) else None
+        others.append((f"SOP {channel}", sop))
+    for number, entry in enumerate(inputs):
+        file = entry.get("file") if isinstance(entry, dict) else None
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(file, str) or not isinstance(digest, str) or \
+                not SHA256_HEX.fullmatch(digest):
+            out.differs.append(f"findings.json: its manifest's inputs[{number}] records no "
+                               "file and sha256 (64 hex digits): not compared")
+            continue
+        found.append(_Recorded("input", _base_name(file), digest, True))
+    for what, entry in others:
+        file = entry.get("file") if isinstance(entry, dict) else None
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if isinstance(file, str) and isinstance(digest, str) and SHA256_HEX.fullmatch(digest):
+            found.append(_Recorded(what, _base_name(file), digest, False))
+    return found
+
+
+def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified) -> None:
+    """Each file of `given` (`--inputs`: the auditor's copies of the exports the run read)
+    against the files `manifest` records the run read (`_recorded_files`), into `out`: one
+    of the same bytes (whatever its name: the run id pairs inputs so) holds it; else one of
+    the same file name and other bytes differs; a file of neither is not the run's (extra);
+    an input of the run none given holds is missing. Each but a held one is a difference.
+    The policy, mapping and SOPs are compared where given, and not missing where not.
+    InputError (exit code 2) where a file given cannot be read (`_given_sha256`)."""
+    recorded = _recorded_files(manifest, out)
+    seen: set[Path] = set()
+    digests: list[tuple[Path, str]] = []
+    for path in given:
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            continue
+        seen.add(key)
+        digests.append((path, _given_sha256(path)))
+    held: list[str] = []
+    left: list[tuple[Path, str]] = []
+    for path, digest in digests:
+        same = [r for r in recorded if not r.held and r.sha256 == digest]
+        same.sort(key=lambda r: (r.name != path.name, not r.required))
+        if not same:
+            left.append((path, digest))
+            continue
+        same[0].held = True
+        renamed = f" (read by the run as {same[0].name})" if same[0].name != path.name else ""
+        held.append(f"{path.name}{renamed}" if same[0].what == "input" else
+                    f"{path.name} (the run's {same[0].what}){renamed}")
+    for path, digest in left:
+        named = [r for r in recorded if not r.held and not r.differs and r.name == path.name]
+        if named:
+            named[0].differs = True  # (told as differing: not also as missing)
+            out.differs.append(
+                f"input {path}: sha256 {digest}, not the {named[0].sha256} of the "
+                f"{named[0].what} {named[0].name} the run read: another file than the run's "
+                "(changed, or another export of that name)")
+        else:
+            out.differs.append(
+                f"input {path}: sha256 {digest}: not a file the run read (its manifest "
+                "records no input, policy, mapping or SOP of this name or these bytes)")
+    missing = [r for r in recorded if r.required and not r.held and not r.differs]
+    for entry in missing:
+        out.differs.append(f"input {entry.name}: read by the run (sha256 {entry.sha256}), "
+                           "not among the files given (--inputs)")
+    inputs = sum(1 for r in recorded if r.required)
+    given_inputs = sum(1 for r in recorded if r.required and r.held)
+    out.lines.append(
+        f"inputs: {len(held)} of {len(digests)} files given hold the sha256 of a file the "
+        f"run read, as findings.json's manifest records it ({given_inputs} of the run's "
+        f"{inputs} inputs)" + (f": {', '.join(held)}" if held else "") + " (its record is "
+        "the run's where the run id is its manifest's and SHA256SUMS the one filed)")
+
+
 def _a_report(name: str) -> bool:
     """Whether `name` is one a check writes its reports as (`audit.cli.REPORT_FILES`): a
     check lists each it writes in SHA256SUMS and removes an earlier run's it does not
@@ -205,15 +338,27 @@ def _a_report(name: str) -> bool:
                if pattern != CHECKSUMS_FILE)
 
 
+def _uncompared(out: Verified, inputs: list[Path] | None) -> Verified:
+    """`out`, with the inputs given (`--inputs`), where any, told not compared: there is
+    no findings.json to read the run's inputs from."""
+    if inputs:
+        out.differs.append("inputs: not compared with the run's (no findings.json to read "
+                           "them from)")
+    return out
+
+
 def verify_folder(folder: Path, expected_run_id: str | None = None,
-                  expected_sums: str | None = None) -> Verified:
+                  expected_sums: str | None = None,
+                  inputs: list[Path] | None = None) -> Verified:
     """Verify `folder`, a check's output folder (`audit.verify`): each file of SHA256SUMS
     against its sha256 (missing, or other bytes: a difference), findings.json listed there
     and its run id recomputed from its manifest (`run_id_status`: not matching, or none
     recorded, a difference), its findings against its summary (`_consistent`), where given,
-    the run id against `expected_run_id` and SHA256SUMS' sha256 against `expected_sums`.
-    InputError (exit code 2) where SHA256SUMS or findings.json cannot be read as a
-    check's, or `expected_sums` is no sha256."""
+    the run id against `expected_run_id` and SHA256SUMS' sha256 against `expected_sums`,
+    and `inputs` (`--inputs`) against the files its manifest records the run read
+    (`compare_inputs`). InputError (exit code 2) where SHA256SUMS or findings.json cannot be
+    read as a check's, a file of `inputs` cannot be read, or `expected_sums` is no
+    sha256."""
     from audit.runid import NOT_A_SEAL, manifest_of, run_id, run_id_status
 
     if not folder.is_dir():
@@ -272,11 +417,11 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
         if "findings.json" not in listed:  # (else told above)
             out.differs.append(f"findings.json: {exc}")
         out.differs.append("findings.json: its run id cannot be recomputed")
-        return out
+        return _uncompared(out, inputs)
     except (FileNotFoundError, IsADirectoryError):
         if "findings.json" in listed:  # (told missing above)
             out.differs.append("findings.json: its run id cannot be recomputed")
-            return out
+            return _uncompared(out, inputs)
         raise InputError("no findings.json: its run id cannot be recomputed (a check with "
                          "json in --format writes it)", file=folder) from None
     except OSError as exc:
@@ -305,6 +450,8 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     else:
         out.differs.append(f"findings.json: run id {recorded} recorded, {computed} computed "
                            "from its manifest: the manifest was edited since its check")
+    if inputs is not None:
+        compare_inputs(manifest, inputs, out)
     told = _consistent(findings)
     if told is not None:
         out.differs.append(told)

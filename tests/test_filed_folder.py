@@ -393,3 +393,71 @@ def test_verify_runs_where_the_system_has_no_nonblocking_open(
     monkeypatch.delattr(os, "set_blocking", raising=False)
     code, output = _verify(_filed(runs, tmp_path))
     assert code == 0, output
+
+
+def _held_inputs(runs: dict[str, Any]) -> list[Path]:
+    """The files the base run read, as its manifest records them (the auditor's exports)."""
+    return [Path(entry["file"]) for entry in runs["base"][1]["manifest"]["inputs"]]
+
+
+def test_verify_holds_for_the_inputs_the_run_read(runs: dict[str, Any], tmp_path: Path) -> None:
+    """The auditor's copies of the exports, one renamed, and the policy: each holds the
+    sha256 the run recorded (a renamed one by its bytes, named). Before, `verify` had no
+    --inputs (a usage error, exit 2): which files the run read could not be shown."""
+    folder = _filed(runs, tmp_path)
+    held = tmp_path / "held"
+    held.mkdir()
+    for path in _held_inputs(runs):
+        shutil.copyfile(path, held / path.name)
+    (held / "paypal_activity.csv").rename(held / "paypal-2026-q3.csv")
+    policy = Path(runs["base"][1]["manifest"]["policy"]["file"])
+    given = sorted(held.iterdir())
+    code, output = _verify(folder, "--inputs", *map(str, given), str(policy))
+    assert code == 0, output
+    count = len(_held_inputs(runs))
+    assert (f"inputs: {count + 1} of {count + 1} files given hold the sha256 of a file the "
+            f"run read, as findings.json's manifest records it ({count} of the run's {count} "
+            "inputs)") in output
+    assert "paypal-2026-q3.csv (read by the run as paypal_activity.csv)" in output
+    assert "policy.default.yaml (the run's policy)" in output
+    assert "each input it read is given (--inputs)" in output
+
+
+def test_verify_tells_inputs_changed_missing_and_extra(runs: dict[str, Any],
+                                                      tmp_path: Path) -> None:
+    """One export changed (a refund's amount), one left out, one the run did not read:
+    each a difference, named (exit 1)."""
+    folder = _filed(runs, tmp_path)
+    held = tmp_path / "held"
+    held.mkdir()
+    for path in _held_inputs(runs):
+        shutil.copyfile(path, held / path.name)
+    refunds = held / "stripe_refunds.csv"
+    recorded = hashlib.sha256(refunds.read_bytes()).hexdigest()
+    text = refunds.read_text("utf-8")
+    assert ",9525,eur," in text
+    refunds.write_text(text.replace(",9525,eur,", ",9999,eur,", 1), encoding="utf-8")
+    changed = hashlib.sha256(refunds.read_bytes()).hexdigest()
+    (held / "jira_issues.json").unlink()
+    (held / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    code, output = _verify(folder, "--inputs", *map(str, sorted(held.iterdir())))
+    assert code == 1, output
+    assert (f"input {refunds}: sha256 {changed}, not the {recorded} of the input "
+            "stripe_refunds.csv the run read") in output
+    assert "input jira_issues.json: read by the run (sha256 " in output
+    assert f"input {held / 'notes.csv'}: sha256 " in output
+    assert "not a file the run read" in output
+    assert "NOT verified: 3 differences" in output
+
+
+def test_verify_refuses_an_input_it_cannot_read(runs: dict[str, Any], tmp_path: Path) -> None:
+    folder = _filed(runs, tmp_path)
+    code, output = _verify(folder, "--inputs", str(tmp_path / "nowhere.csv"))
+    assert code == 2 and "nowhere.csv: no such file (given with --inputs)" in output
+    code, output = _verify(folder, "--inputs", str(tmp_path))
+    assert code == 2 and "a folder, not a file" in output
+    code, output = _verify(folder, "--inputs")
+    assert code == 2 and "--inputs names no file" in output
+    code, output = _verify(folder, str(_held_inputs(runs)[0]))
+    assert code == 2 and "give the run's inputs after --inputs" in output
+
