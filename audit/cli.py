@@ -2141,7 +2141,8 @@ def verify(settings: Settings, folder: Path, given: tuple[Path, ...], inputs: bo
     sha256 than --sums-sha256's, a listed name no regular file; with --inputs, a file given
     of another sha256 than the run's input of its name, one the run did not read, an input
     of the run none given holds); 2 where the folder, its SHA256SUMS or its findings.json
-    cannot be read as a check's, or a file given with --inputs cannot be read. A report's
+    cannot be read as a check's, a file given with --inputs cannot be read, or --run-id
+    or --sums-sha256 is not 64 hex digits. A report's
     file not listed (report.html, findings.json, .csv or .xlsx, quarantine.csv,
     correlation.csv, the graphs) is a difference; other files not listed are named, not
     verified.

@@ -357,8 +357,8 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     the run id against `expected_run_id` and SHA256SUMS' sha256 against `expected_sums`,
     and `inputs` (`--inputs`) against the files its manifest records the run read
     (`compare_inputs`). InputError (exit code 2) where SHA256SUMS or findings.json cannot be
-    read as a check's, a file of `inputs` cannot be read, or `expected_sums` is no
-    sha256."""
+    read as a check's, a file of `inputs` cannot be read, or `expected_sums` or
+    `expected_run_id` is no sha256 (a usage error, not a difference)."""
     from audit.runid import NOT_A_SEAL, manifest_of, run_id, run_id_status
 
     if not folder.is_dir():
@@ -367,6 +367,11 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     if expected_sums is not None and not SHA256_HEX.fullmatch(expected_sums.strip().lower()):
         raise InputError("not a sha256 (64 hex digits): give the sha256 of SHA256SUMS "
                          "recorded when the folder was filed", field="--sums-sha256")
+    if expected_run_id is not None and \
+            not SHA256_HEX.fullmatch(expected_run_id.strip().lower()):
+        raise InputError("not a run id (64 hex digits): give the run id recorded when the "
+                         "folder was filed (report.html's header, findings.xlsx's Summary)",
+                         field="--run-id")
     sums, sums_sha256 = read_sums(folder)
     out = Verified()
     listed = {name for name, _ in sums}

@@ -461,3 +461,15 @@ def test_verify_refuses_an_input_it_cannot_read(runs: dict[str, Any], tmp_path: 
     code, output = _verify(folder, str(_held_inputs(runs)[0]))
     assert code == 2 and "give the run's inputs after --inputs" in output
 
+def test_verify_refuses_a_run_id_not_of_hex_digits(runs: dict[str, Any],
+                                                   tmp_path: Path) -> None:
+    """A --run-id that is no run id is a usage error (exit 2), as a --sums-sha256 that is
+    no sha256 is. Before, it was a difference (exit 1), as if the folder were another
+    run's."""
+    folder = _filed(runs, tmp_path)
+    code, output = _verify(folder, "--run-id", "4b1f")
+    assert code == 2, output
+    assert "field '--run-id': not a run id (64 hex digits)" in output
+    run_id = runs["base"][1]["manifest"]["run_id"]
+    code, output = _verify(folder, "--run-id", f" {run_id.upper()} ")
+    assert code == 0, output
