@@ -393,16 +393,18 @@ def _not_a_run(folder: Path) -> str:
 
 
 @gc_paused  # (millions of dicts, lists and rows, none in cycles: audit.gcpause)
-def load_run(given: Path, which: str) -> AuditRun:
+def load_run(given: Path, which: str, data: bytes | None = None) -> AuditRun:
     """OLD or NEW read and checked: an InputError naming the file and the field where its
     findings.json is not one of a check of a format it reads (`OLDEST_FINDINGS_FORMAT` to
-    `FINDINGS_FORMAT`)."""
+    `FINDINGS_FORMAT`). `data`, where given, is the findings.json's bytes as the caller read
+    them (`audit.verify`'s, bounded), not read again."""
     folder, path = findings_path(given, which)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read it: {exc.strerror or exc}", file=path,
-                         field=which) from exc
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read it: {exc.strerror or exc}", file=path,
+                             field=which) from exc
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         document: Any = _DECODER.decode(data)

@@ -12,8 +12,9 @@ shows the files are those filed. The run id (`--run-id`) names the run (its inpu
 settings, code), not its files: findings removed from findings.json and findings.csv, and
 SHA256SUMS rewritten, leave it as it was. findings.json is also read as `diff` reads it
 (`audit.rundiff.load_run`): its findings against its summary's counts. findings.json is
-read whole (for its manifest, then as diff reads it), with no bound of size: a findings.json
-of a large run takes what `diff` takes to read it (docs/reports.md says so).
+read once, whole (for its manifest, then as diff reads it), up to `FINDINGS_LIMIT` (1 GiB;
+the 1M-case audit's is about 250 MB), SHA256SUMS up to `SUMS_LIMIT` (1 MiB): a larger one
+is refused (exit 2), not read into memory.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ each in the folder names the run id of findings.json beside it."""
 SEARCH_LIMIT = 256 << 20
 """How many bytes of a report (of the workbook's sheet, decompressed) `_names` reads at
 most looking for the run id: a hostile workbook's sheet may inflate without end."""
+
+SUMS_LIMIT = 1 << 20
+"""The most bytes of SHA256SUMS `verify` reads: a check's lists a few dozen files (about 90
+bytes a line); one larger is not a check's (a hostile folder's, that would fill memory)."""
+
+FINDINGS_LIMIT = 1 << 30
+"""The most bytes of findings.json `verify` reads (it is read whole, for its manifest and as
+`diff` reads it): the 1M-case audit's is about 250 MB (docs/performance.md); one over 1 GiB
+is refused (exit 2), not read into memory."""
 
 
 class NotAFile(Exception):
@@ -86,6 +96,19 @@ def open_regular(path: Path) -> BinaryIO:
     return os.fdopen(descriptor, "rb")
 
 
+def _bounded(handle: BinaryIO, limit: int, path: Path, why: str) -> bytes:
+    """All of `handle` (`path`), an InputError (exit code 2) where it holds more than `limit`
+    bytes (`why` says what a check's holds): told from its size before it is read, and from
+    what is read (a file growing while read), never more than `limit` + 1 bytes read."""
+    size = os.fstat(handle.fileno()).st_size
+    data = handle.read(limit + 1) if size <= limit else b""
+    size = max(size, len(data))
+    if size > limit:
+        raise InputError(f"{size:,} bytes or more, over the {limit:,} verify reads ({why}): "
+                         "not a check's (not read)", file=path)
+    return data
+
+
 def _sha256(path: Path) -> str:
     """The sha256 of regular file `path` (`open_regular`)."""
     digest = hashlib.sha256()
@@ -124,15 +147,16 @@ def _names(path: Path, member: str | None, text: str) -> bool | None:
         return None
 
 
-def _consistent(findings: Path) -> str | None:
+def _consistent(findings: Path, data: bytes) -> str | None:
     """Why findings.json does not hold together as `diff` reads it (`audit.rundiff.load_run`:
     its findings against its summary's counts, each finding's fields, its waivers), or None
     where it does: a finding removed and SHA256SUMS rewritten leave the run id as it was,
-    not the summary's counts."""
+    not the summary's counts. `data`: its bytes, as `verify_folder` read them (bounded:
+    not read again)."""
     from audit.rundiff import load_run
 
     try:
-        load_run(findings, "findings.json")
+        load_run(findings, "findings.json", data)
     except InputError as exc:
         where = f"field '{exc.field}': " if exc.field else ""
         line = f" (line {exc.row})" if exc.row is not None else ""
@@ -157,7 +181,7 @@ def read_sums(folder: Path) -> tuple[list[tuple[str, str]], str]:
     path = folder / CHECKSUMS_FILE
     try:
         with open_regular(path) as handle:
-            data = handle.read()
+            data = _bounded(handle, SUMS_LIMIT, path, "a check lists a few dozen files")
     except NotAFile as exc:
         raise InputError(f"{exc}: nothing to verify the files against", file=path) from None
     except FileNotFoundError:
@@ -417,7 +441,8 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     findings = folder / "findings.json"
     try:
         with open_regular(findings) as handle:
-            data = handle.read()
+            data = _bounded(handle, FINDINGS_LIMIT, findings, "the 1M-case audit's is about "
+                            "250 MB")
     except NotAFile as exc:
         if "findings.json" not in listed:  # (else told above)
             out.differs.append(f"findings.json: {exc}")
@@ -436,7 +461,6 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
                            "cannot be shown to be the run's")
     try:
         manifest = manifest_of(data)
-        del data
         status = run_id_status(manifest)
         computed = run_id(manifest)
     except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
@@ -457,7 +481,8 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
                            "from its manifest: the manifest was edited since its check")
     if inputs is not None:
         compare_inputs(manifest, inputs, out)
-    told = _consistent(findings)
+    told = _consistent(findings, data)
+    del data
     if told is not None:
         out.differs.append(told)
     for name, member in SHOWN_IN.items():

@@ -473,3 +473,39 @@ def test_verify_refuses_a_run_id_not_of_hex_digits(runs: dict[str, Any],
     run_id = runs["base"][1]["manifest"]["run_id"]
     code, output = _verify(folder, "--run-id", f" {run_id.upper()} ")
     assert code == 0, output
+
+
+def test_verify_refuses_a_sums_file_larger_than_a_checks(runs: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    """A SHA256SUMS of 15,000 well-formed lines (1.3 MB; a check's lists a few dozen files):
+    refused from its size, exit 2, not read. Before, it was read whole (a hostile folder's
+    of gigabytes filled memory) and each of its lines looked for (exit 1)."""
+    folder = _filed(runs, tmp_path)
+    with (folder / "SHA256SUMS").open("a", encoding="utf-8") as sums:
+        for number in range(15_000):
+            sums.write(f"{'0' * 64}  planted-{number:05}.csv\n")
+    size = (folder / "SHA256SUMS").stat().st_size
+    assert size > 1 << 20
+    code, output = _verify(folder)
+    assert code == 2, output[-500:]
+    assert (f"SHA256SUMS: {size:,} bytes or more, over the 1,048,576 verify reads (a check "
+            "lists a few dozen files): not a check's (not read)") in output
+
+
+def test_verify_refuses_a_findings_json_over_its_bound(runs: dict[str, Any], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """findings.json over verify's bound (1 GiB; here the bound lowered below the run's own
+    findings.json, a few hundred kB, so as not to write a gigabyte): refused from its size,
+    exit 2, naming it. Before, no bound: read whole, twice."""
+    import audit.verify
+
+    folder = _filed(runs, tmp_path)
+    size = (folder / "findings.json").stat().st_size
+    assert audit.verify.FINDINGS_LIMIT == 1 << 30
+    monkeypatch.setattr(audit.verify, "FINDINGS_LIMIT", size - 1)
+    code, output = _verify(folder)
+    assert code == 2, output
+    assert f"findings.json: {size:,} bytes or more, over the {size - 1:,} verify reads" in output
+    monkeypatch.setattr(audit.verify, "FINDINGS_LIMIT", size)
+    code, output = _verify(folder)
+    assert code == 0, output
