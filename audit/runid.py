@@ -196,9 +196,12 @@ findings.xlsx's Summary say it (`run_id_is`) and docs/reports.md lists it."""
 def run_id_is(formats: list[str] | None) -> str:
     """What the run id is, for report.html's run details and findings.xlsx's Summary of a
     run of report `formats` (None: all): what it covers (`RUN_ID_COVERS`), that it is no
-    seal, and how to check it, or, where the run wrote no findings.json, that it cannot be."""
-    check = ("findings.json's manifest.run_id records it, and python -m audit.runid "
-             "findings.json recomputes it from the manifest"
+    seal, and how to check it (`refund-audit verify`, `audit.verify`), or, where the run
+    wrote no findings.json, that it cannot be."""
+    check = ("findings.json's manifest.run_id records it, and refund-audit verify DIR, of "
+             "the folder as filed, recomputes it from the manifest, checks each file's "
+             "sha256 against SHA256SUMS and, with --inputs FILE..., the inputs' against "
+             "those the manifest records"
              if formats is None or "json" in formats else
              f"this run wrote no findings.json (--format {','.join(formats)}), so nothing it "
              "wrote lets the run id be recomputed: a run with json in --format writes it")

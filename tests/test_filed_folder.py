@@ -509,3 +509,27 @@ def test_verify_refuses_a_findings_json_over_its_bound(runs: dict[str, Any], tmp
     monkeypatch.setattr(audit.verify, "FINDINGS_LIMIT", size)
     code, output = _verify(folder)
     assert code == 0, output
+
+
+def test_the_reports_point_to_verify_to_check_the_run_id(runs: dict[str, Any]) -> None:
+    """report.html's run details and findings.xlsx's Summary ('Run id is') tell the reader
+    of the filed report to check it with `refund-audit verify` (the folder's files and run
+    id, and with --inputs the inputs). Before, they pointed to `python -m audit.runid
+    findings.json`, which recomputes the manifest's id alone."""
+    import html
+    import re
+
+    import openpyxl
+
+    folder = runs["base"][0]
+    sheet = openpyxl.load_workbook(folder / "findings.xlsx", read_only=True)["Summary"]
+    said = {row[0]: row[1] for row in sheet.iter_rows(values_only=True)
+            if len(row) > 1 and row[0]}["Run id is"]
+    page = html.unescape((folder / "report.html").read_text(encoding="utf-8"))
+    details = re.search(r'<dt id="run-id">.*?</dd>', page, re.S)
+    assert details is not None
+    for text in (said, details.group(0)):
+        assert "refund-audit verify DIR, of the folder as filed, recomputes it from the " \
+            "manifest, checks each file's sha256 against SHA256SUMS and, with --inputs " \
+            "FILE..., the inputs' against those the manifest records" in text
+        assert "python -m audit.runid" not in text

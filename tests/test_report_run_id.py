@@ -121,7 +121,7 @@ def test_report_html_shows_the_run_id_at_the_top_of_its_first_page(
         details = browser.evaluate(
             "document.getElementById('run-id').nextElementSibling.textContent")
         assert document["manifest"]["run_id"] in details
-        assert "python -m audit.runid findings.json" in details
+        assert "refund-audit verify DIR, of the folder as filed, recomputes it" in details
         # The run details name the policy by the path the manifest records, as the
         # workbook's Summary does (before: its file name only, the workbook its path).
         policy = browser.evaluate(
