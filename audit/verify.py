@@ -23,9 +23,10 @@ import hashlib
 import os
 import re
 import stat
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 from audit.digest import CHECKSUMS_FILE
 from audit.errors import InputError
@@ -35,10 +36,14 @@ SUM_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 lower-case hex, a space, a space (text mode) or `*` (binary mode), the file's name."""
 
 
-SHOWN_IN = {"report.html": None, "findings.xlsx": "xl/worksheets/sheet1.xml"}
-"""The reports that show the run id (report.html's header, findings.xlsx's Summary, its
-first sheet, as `reports.xlsx` writes it inline) and where in the file: `verify` checks that
-each in the folder names the run id of findings.json beside it."""
+SHOWN_IN = {"report.html": None, "findings.xlsx": "Summary"}
+"""The reports that show the run id (report.html's header, findings.xlsx's sheet Summary)
+and where in the file (the workbook's sheet of that name: `_sheet_parts`): `verify` checks
+that each in the folder names the run id of findings.json beside it."""
+
+PART_LIMIT = 8 << 20
+"""The most bytes of the workbook's xl/workbook.xml and its relationships `_sheet_parts`
+reads (a check's are a few kB; a hostile workbook's may inflate without end)."""
 
 SEARCH_LIMIT = 256 << 20
 """How many bytes of a report (of the workbook's sheet, decompressed) `_names` reads at
@@ -118,32 +123,143 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _names(path: Path, member: str | None, text: str) -> bool | None:
-    """Whether `path` (its zip `member`, where given) holds `text` (ASCII) within its first
-    `SEARCH_LIMIT` bytes; None where it cannot be read so (not a zip, no such member);
-    NotAFile where it is no regular file (`open_regular`)."""
+XML_OPTIONS: dict[str, Any] = {"resolve_entities": False, "no_network": True,
+                               "huge_tree": False}
+"""How `verify` parses a workbook's XML parts: no entity resolved, nothing fetched."""
+
+
+def _sheet_parts(archive: zipfile.ZipFile, sheet: str) -> tuple[str, str | None]:
+    """The members of workbook `archive` that hold sheet `sheet`'s text: the sheet's own
+    part, found by its name in xl/workbook.xml and its relationship's target (not by its
+    place: a workbook whose sheets were reordered, or re-saved by a spreadsheet program,
+    need not have it as sheet1.xml), and xl/sharedStrings.xml where there is one (a
+    spreadsheet program re-saving the workbook moves its texts there; `reports.xlsx` writes
+    them inline), else None. KeyError where the workbook has no sheet of that name or no
+    such part; ValueError where its parts cannot be read as XML."""
+    import posixpath
+
+    from lxml import etree
+
+    parser = etree.XMLParser(**XML_OPTIONS)
+
+    def part(name: str) -> Any:
+        with archive.open(name) as handle:
+            data = handle.read(PART_LIMIT + 1)
+        if len(data) > PART_LIMIT:
+            raise ValueError(f"{name}: over {PART_LIMIT:,} bytes")
+        try:
+            return etree.fromstring(data, parser)
+        except etree.XMLSyntaxError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+
+    def local(name: Any) -> str:
+        return str(name).rsplit("}", 1)[-1]
+
+    relation = None
+    for element in part("xl/workbook.xml").iter("{*}sheet"):
+        if element.get("name") == sheet:
+            relation = next((value for key, value in element.attrib.items()
+                             if local(key) == "id" and str(key).startswith("{")), None)
+            break
+    target = None
+    for element in part("xl/_rels/workbook.xml.rels").iter("{*}Relationship"):
+        if relation is not None and element.get("Id") == relation:
+            target = element.get("Target")
+            break
+    if target is None:
+        raise KeyError(sheet)
+    member = target[1:] if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+    names = set(archive.namelist())
+    if member not in names:
+        raise KeyError(member)
+    return member, "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in names else None
+
+
+class _Budgeted:
+    """A part of a workbook read for lxml's `iterparse` within the bytes left of `budget`
+    (`_holds`'s): a ValueError where it would read more."""
+
+    def __init__(self, handle: IO[bytes], budget: list[int]) -> None:
+        self.handle, self.budget = handle, budget
+
+    def read(self, size: int = -1) -> bytes:
+        block = self.handle.read(min(1 << 20, self.budget[0] + 1) if size < 0 else
+                                 min(size, self.budget[0] + 1))
+        self.budget[0] -= len(block)
+        if self.budget[0] < 0:
+            raise ValueError(f"over {SEARCH_LIMIT:,} bytes read")
+        return block
+
+
+def _names_shared(archive: zipfile.ZipFile, sheet: str, shared: str, text: str,
+                  budget: list[int]) -> bool:
+    """Whether sheet part `sheet` has a cell of a shared string (`t="s"`) whose text, in
+    part `shared` (xl/sharedStrings.xml), holds `text`: the workbook's texts as a
+    spreadsheet program saves them, the sheet's own, not another sheet's."""
+    from lxml import etree
+
+    used: set[int] = set()
+    with archive.open(sheet) as handle:
+        for _, cell in etree.iterparse(_Budgeted(handle, budget), tag="{*}c", **XML_OPTIONS):
+            if cell.get("t") == "s":
+                value = next((child.text for child in cell
+                              if str(child.tag).endswith("}v")), None)
+                if value is not None and value.strip().isdigit():
+                    used.add(int(value))
+            cell.clear()
+    if not used:
+        return False
+    with archive.open(shared) as handle:
+        for index, (_, item) in enumerate(etree.iterparse(
+                _Budgeted(handle, budget), tag="{*}si", **XML_OPTIONS)):
+            if index in used and text in "".join(item.itertext()):
+                return True
+            item.clear()
+    return False
+
+
+def _holds(handle: IO[bytes], needle: bytes, budget: list[int]) -> bool:
+    """Whether `handle` holds `needle` within the bytes left of `budget` (one element, the
+    bytes still to be read, shared by the parts of one file: `SEARCH_LIMIT` in all)."""
+    tail = b""
+    while budget[0] > 0:
+        block = handle.read(min(1 << 20, budget[0]))
+        if not block:
+            return False
+        budget[0] -= len(block)
+        if needle in tail + block:
+            return True
+        tail = block[-len(needle):]
+    return False
+
+
+def _names(path: Path, sheet: str | None, text: str) -> bool | None:
+    """Whether `path` (the part(s) of its workbook sheet `sheet`, where given:
+    `_sheet_parts`) holds `text` (ASCII) within its first `SEARCH_LIMIT` bytes; None where
+    it cannot be read so (not a zip, no such sheet or part); NotAFile where it is no regular
+    file (`open_regular`)."""
     import lzma
-    import zipfile
     import zlib
 
+    from lxml import etree
+
     needle = text.encode("ascii")  # (a run id: `verify_folder` searches for 64 hex digits only)
+    budget = [SEARCH_LIMIT]
     try:
-        with open_regular(path) as raw, (
-                zipfile.ZipFile(raw).open(member) if member else raw) as handle:
-            tail, read = b"", 0
-            while read < SEARCH_LIMIT:
-                block = handle.read(1 << 20)
-                if not block:
-                    return False
-                read += len(block)
-                if needle in tail + block:
+        with open_regular(path) as raw:
+            if sheet is None:
+                return _holds(raw, needle, budget)
+            archive = zipfile.ZipFile(raw)
+            member, shared = _sheet_parts(archive, sheet)
+            with archive.open(member) as handle:
+                if _holds(handle, needle, budget):
                     return True
-                tail = block[-len(needle):]
-            return False
+            return shared is not None and _names_shared(archive, member, shared, text,
+                                                        budget)
     except (OSError, EOFError, KeyError, zipfile.BadZipFile, ValueError, zlib.error,
-            lzma.LZMAError, RuntimeError, NotImplementedError):
+            lzma.LZMAError, RuntimeError, NotImplementedError, etree.LxmlError):
         # (a corrupt deflate stream, a member flagged encrypted, a compression zipfile does
-        # not read: a workbook that cannot be read, not an internal error)
+        # not read, a part not XML: a workbook that cannot be read, not an internal error)
         return None
 
 

@@ -533,3 +533,85 @@ def test_the_reports_point_to_verify_to_check_the_run_id(runs: dict[str, Any]) -
             "manifest, checks each file's sha256 against SHA256SUMS and, with --inputs " \
             "FILE..., the inputs' against those the manifest records" in text
         assert "python -m audit.runid" not in text
+
+
+
+def _share_strings(path: Path) -> None:
+    """Workbook `path` with each sheet's inline texts (`t="inlineStr"`, as the tool and
+    openpyxl write them) moved to xl/sharedStrings.xml, each cell a shared string's index
+    (`t="s"`), as Excel and LibreOffice save a workbook."""
+    import re
+    import zipfile
+
+    shared: list[str] = []
+
+    def share(match: re.Match[str]) -> str:
+        shared.append(match.group(3))
+        return f'<c {match.group(1)}t="s"{match.group(2)}><v>{len(shared) - 1}</v></c>'
+
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    for name in sorted(parts):
+        if name.startswith("xl/worksheets/sheet"):
+            parts[name] = re.sub(r'<c ([^>]*?)t="inlineStr"([^>]*)><is>(.*?)</is></c>', share,
+                                 parts[name].decode("utf-8"), flags=re.S).encode("utf-8")
+    assert shared and all(b"inlineStr" not in data for name, data in parts.items()
+                          if name.startswith("xl/worksheets/"))
+    parts["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+        f'openxmlformats.org/spreadsheetml/2006/main" count="{len(shared)}" uniqueCount='
+        f'"{len(shared)}">' + "".join(f"<si>{text}</si>" for text in shared)
+        + "</sst>").encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+@pytest.mark.parametrize(("move", "shared"), [(0, False), (1, False), (0, True), (1, True)])
+def test_verify_finds_the_run_id_in_a_workbook_saved_again(
+        runs: dict[str, Any], tmp_path: Path, move: int, shared: bool) -> None:
+    """findings.xlsx opened and saved again (openpyxl), with its Summary moved after the
+    Findings sheet (no longer sheet1.xml), and with its texts moved to shared strings (as
+    Excel and LibreOffice save it), SHA256SUMS rewritten: its Summary still names the run
+    id, found by the sheet's name and through its shared strings. Before, only sheet1.xml
+    was searched, for the id inline: 'does not name run id ...: another run's report'
+    (exit 1) for the run's own workbook, moved or saved with shared strings."""
+    import openpyxl
+
+    folder = _filed(runs, tmp_path)
+    book = openpyxl.load_workbook(folder / "findings.xlsx")
+    if move:
+        book.move_sheet("Summary", offset=1)
+    book.save(folder / "findings.xlsx")
+    if shared:
+        _share_strings(folder / "findings.xlsx")
+    _rewrite_sums(folder)
+    run_id = runs["base"][1]["manifest"]["run_id"]
+    code, output = _verify(folder)
+    assert code == 0, output
+    assert f"findings.xlsx: names run id {run_id}, findings.json's" in output
+
+
+def test_verify_tells_a_workbook_whose_summary_names_another_run(runs: dict[str, Any],
+                                                                tmp_path: Path) -> None:
+    """The run's workbook with its Summary's run id replaced by another run's, the run's id
+    put in a sheet after it, saved with shared strings, SHA256SUMS rewritten: the Summary
+    names another run (exit 1), whatever another sheet's shared strings hold."""
+    import openpyxl
+
+    folder = _filed(runs, tmp_path)
+    run_id = runs["base"][1]["manifest"]["run_id"]
+    other = runs["other"][1]["manifest"]["run_id"]
+    book = openpyxl.load_workbook(folder / "findings.xlsx")
+    for row in book["Summary"].iter_rows():
+        for cell in row:
+            if cell.value == run_id:
+                cell.value = other
+    book["Columns"]["A1"].value = run_id  # (a shared string of the workbook, not Summary's)
+    book.save(folder / "findings.xlsx")
+    _share_strings(folder / "findings.xlsx")
+    _rewrite_sums(folder)
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert f"findings.xlsx: does not name run id {run_id}, findings.json's" in output
+    assert "NOT verified: 1 difference" in output
