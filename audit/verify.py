@@ -273,10 +273,10 @@ def _consistent(findings: Path, data: bytes) -> str | None:
 
     try:
         load_run(findings, "findings.json", data)
-    except InputError as exc:
-        where = f"field '{exc.field}': " if exc.field else ""
-        line = f" (line {exc.row})" if exc.row is not None else ""
-        return f"findings.json: {where}{exc.message}{line}"
+    except InputError as exc:  # (named as the error names itself: its row or line by its
+        # unit, its record, its field; the file as findings.json, not its path)
+        return InputError(exc.message, file="findings.json", field=exc.field,
+                          record=exc.record, **{exc.unit: exc.row}).one_line()
     return None
 
 

@@ -615,3 +615,19 @@ def test_verify_tells_a_workbook_whose_summary_names_another_run(runs: dict[str,
     assert code == 1, output
     assert f"findings.xlsx: does not name run id {run_id}, findings.json's" in output
     assert "NOT verified: 1 difference" in output
+
+
+def test_a_findings_json_diff_cannot_read_is_named_by_its_unit(tmp_path: Path) -> None:
+    """`_consistent` names where diff's reading of findings.json failed as the error names
+    it (`findings.json: line 2: ...`, the unit the error gives). Before, it put every row,
+    line or record as '(line N)' after the message, a record's number lost. (Through
+    `verify` a findings.json that is not JSON is refused before, exit 2, from its manifest:
+    this calls the check itself.)"""
+    from audit.verify import _consistent
+
+    path = tmp_path / "findings.json"
+    data = b'{"manifest": {},\n  "findings": [1,,]}'
+    path.write_bytes(data)
+    told = _consistent(path, data)
+    assert told is not None and told.startswith("findings.json: line 2: not JSON: "), told
+    assert "(line " not in told
