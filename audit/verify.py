@@ -404,11 +404,38 @@ def _recorded_files(manifest: dict[str, object], out: Verified) -> list[_Recorde
                                "file and sha256 (64 hex digits): not compared")
             continue
         found.append(_Recorded("input", _base_name(file), digest, True))
+        others.extend(_earlier_files(entry, _base_name(file)))
     for what, entry in others:
         file = entry.get("file") if isinstance(entry, dict) else None
         digest = entry.get("sha256") if isinstance(entry, dict) else None
         if isinstance(file, str) and isinstance(digest, str) and SHA256_HEX.fullmatch(digest):
             found.append(_Recorded(what, _base_name(file), digest, False))
+        elif isinstance(file, str) and what.startswith("quarantine of "):
+            found.append(_Recorded(what, _base_name(file), "", False))  # (no sha256: by name)
+    return found
+
+
+def _earlier_files(entry: dict[str, Any], name: str) -> list[tuple[str, object]]:
+    """The files a canonical-log input `entry` (`name`) records beside it, matched where
+    given, not required: its own quarantine (LOG.quarantine.csv) where the run counted its
+    rows (`earlier_quarantine.status` read: part of the run id; its sha256 null where the
+    import quarantined nothing, then the sha256 the log's record gives it, else matched by
+    name alone), and the exports its record
+    says it was imported from (`imported_earlier.inputs`: the log's record, not read by the
+    run, so the auditor holding the raw exports can show them to be the log's)."""
+    found: list[tuple[str, object]] = []
+    earlier = entry.get("earlier_quarantine")
+    imported = entry.get("imported_earlier")
+    if isinstance(earlier, dict) and earlier.get("status") == "read":
+        told = earlier
+        if earlier.get("sha256") is None and isinstance(imported, dict) and \
+                imported.get("quarantine_file") == earlier.get("file"):
+            # (none counted: the sha256 the log's record gives its quarantine, where it does)
+            told = {"file": earlier.get("file"), "sha256": imported.get("quarantine_sha256")}
+        found.append((f"quarantine of {name}", told))
+    exports = imported.get("inputs") if isinstance(imported, dict) else None
+    for export in exports if isinstance(exports, list) else []:
+        found.append((f"export {name} was imported from", export))
     return found
 
 
@@ -418,7 +445,8 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
     of the same bytes (whatever its name: the run id pairs inputs so) holds it; else one of
     the same file name and other bytes differs; a file of neither is not the run's (extra);
     an input of the run none given holds is missing. Each but a held one is a difference.
-    The policy, mapping and SOPs are compared where given, and not missing where not.
+    The policy, mapping and SOPs, and a canonical log's own quarantine and the exports it
+    was imported from (`_earlier_files`), are compared where given, not missing where not.
     InputError (exit code 2) where a file given cannot be read (`_given_sha256`)."""
     recorded = _recorded_files(manifest, out)
     seen: set[Path] = set()
@@ -433,6 +461,12 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
     left: list[tuple[Path, str]] = []
     for path, digest in digests:
         same = [r for r in recorded if not r.held and r.sha256 == digest]
+        unhashed = [r for r in recorded if not r.held and not r.sha256 and r.name == path.name]
+        if not same and unhashed:
+            unhashed[0].held = True
+            held.append(f"{path.name} (the run's {unhashed[0].what}: no sha256 recorded, as "
+                        "its import quarantined nothing; not compared)")
+            continue
         same.sort(key=lambda r: (r.name != path.name, not r.required))
         if not same:
             left.append((path, digest))
@@ -445,14 +479,17 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
         named = [r for r in recorded if not r.held and not r.differs and r.name == path.name]
         if named:
             named[0].differs = True  # (told as differing: not also as missing)
+            label = (f"input {named[0].name}" if named[0].what == "input" else
+                     f"{named[0].name} ({named[0].what})")
             out.differs.append(
-                f"input {path}: sha256 {digest}, not the {named[0].sha256} of the "
-                f"{named[0].what} {named[0].name} the run read: another file than the run's "
-                "(changed, or another export of that name)")
+                f"input {path}: sha256 {digest}, not the {named[0].sha256} the run recorded "
+                f"for {label}: another file than the run's (changed, or another of that "
+                "name)")
         else:
             out.differs.append(
                 f"input {path}: sha256 {digest}: not a file the run read (its manifest "
-                "records no input, policy, mapping or SOP of this name or these bytes)")
+                "records no input, policy, mapping, SOP, canonical log's quarantine or export "
+                "of this name or these bytes)")
     missing = [r for r in recorded if r.required and not r.held and not r.differs]
     for entry in missing:
         out.differs.append(f"input {entry.name}: read by the run (sha256 {entry.sha256}), "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
@@ -442,8 +443,8 @@ def test_verify_tells_inputs_changed_missing_and_extra(runs: dict[str, Any],
     (held / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     code, output = _verify(folder, "--inputs", *map(str, sorted(held.iterdir())))
     assert code == 1, output
-    assert (f"input {refunds}: sha256 {changed}, not the {recorded} of the input "
-            "stripe_refunds.csv the run read") in output
+    assert (f"input {refunds}: sha256 {changed}, not the {recorded} the run recorded for "
+            "input stripe_refunds.csv: another file than the run's") in output
     assert "input jira_issues.json: read by the run (sha256 " in output
     assert f"input {held / 'notes.csv'}: sha256 " in output
     assert "not a file the run read" in output
@@ -631,3 +632,25 @@ def test_a_findings_json_diff_cannot_read_is_named_by_its_unit(tmp_path: Path) -
     told = _consistent(path, data)
     assert told is not None and told.startswith("findings.json: line 2: not JSON: "), told
     assert "(line " not in told
+
+
+def test_verify_holds_for_a_canonical_logs_side_files_and_exports(tmp_path: Path) -> None:
+    """A check of the demo's canonical log: its own quarantine (counted by the run, part of
+    its run id; where the import quarantined nothing, the sha256 the log's record gives it)
+    and the exports the log's record says it was imported from, given beside the log, are
+    the run's. Before, each was told 'not a file the run read' (exit 1)."""
+    demo = tmp_path / "demo"
+    done = CliRunner().invoke(main, ["demo", "--out", str(demo)])
+    assert done.exit_code == 0, (done.output, done.exception)
+    document, _ = _check([demo / "canonical.parquet"], tmp_path / "out")
+    (entry,) = document["manifest"]["inputs"]
+    assert entry["earlier_quarantine"]["status"] == "read"
+    exports = [e["file"] for e in entry["imported_earlier"]["inputs"]]
+    with as_file(files("sample_logs").joinpath("refund-sample", "exports")) as folder:
+        given = [demo / "canonical.parquet", demo / "canonical.quarantine.csv",
+                 *(folder / name for name in exports)]
+        code, output = _verify(tmp_path / "out", "--inputs", *map(str, given))
+    assert code == 0, output
+    assert "canonical.quarantine.csv (the run's quarantine of canonical.parquet)" in output
+    assert "stripe_refunds.csv (the run's export canonical.parquet was imported from)" in output
+    assert f"inputs: {len(given)} of {len(given)} files given hold" in output
