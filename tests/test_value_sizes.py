@@ -623,13 +623,13 @@ def test_the_delimiter_is_guessed_from_a_bounded_start(tmp_path: Path, fast: boo
     from audit.ingest import csv_reader
 
     seen: list[int] = []
-    sniff = csv.Sniffer.sniff
+    sniff = csv_reader._sniff
 
-    def measured(self: csv.Sniffer, sample: str, delimiters: str | None = None) -> object:
-        seen.append(len(sample))
-        return sniff(self, sample, delimiters)
+    def measured(lines: list[str]) -> str:
+        seen.append(len("\n".join(lines)))
+        return sniff(lines)
 
-    monkeypatch.setattr(csv.Sniffer, "sniff", measured)
+    monkeypatch.setattr(csv_reader, "_sniff", measured)
     monkeypatch.setattr(csv_reader, "FAST_PATH", fast)
     header, rows = _rows()
     header = [*header, "amount, EUR"]
