@@ -41,6 +41,24 @@ QUARANTINE_CELL = 32_767
 a CSV an auditor opens in a spreadsheet; a longer cell spills or is refused)."""
 
 
+MAX_AVERAGE = 65_536
+"""The most characters a column's values may hold on average (a Parquet log's: its text in
+all over its rows, `max_column_text`): the longest field of any audited system (a Zendesk
+comment, ~65,000 characters). A log whose column's every value is as long as the longest
+real field is not an export."""
+
+MAX_COLUMN_FLOOR = 16 * MAX_CELL
+"""The text a column of a Parquet log may hold in all however few its rows (a handful of
+values at `MAX_CELL`, each quarantined on its own, not the whole log refused)."""
+
+
+def max_column_text(rows: int) -> int:
+    """The most characters a Parquet log's column of `rows` values may hold in all: Parquet
+    stores a run or a repeat of one value in a few bytes, so that a 28 MB log held 1.1 GB of
+    text (14 labels of 500,000 characters, one per event), each value within `MAX_CELL`."""
+    return max(MAX_COLUMN_FLOOR, rows * MAX_AVERAGE)
+
+
 MAX_NAME = 10_000
 """The longest column name (characters) the import takes: a real export's are short (a
 Salesforce field label is at most 255 characters); a longer one is refused, as it would be
