@@ -289,6 +289,18 @@ class _Converter:
         """A joined collaboration: message flow id -> the place of its message."""
         self._idle_of: dict[str, int] = {}
         """A joined collaboration: a pool's entry a message starts -> the pool's idle place."""
+        self._gated: dict[str, list[str]] = {}
+        """A joined collaboration: an event-based gateway -> the message flows into the
+        receivers on its branches (`_gated_receivers`)."""
+        self._unsent: dict[str, int] = {}
+        """A gated message flow -> its place "not sent yet, and its receiver still waits"."""
+        self._dropped: dict[str, int] = {}
+        """A gated message flow -> its place "its receiver took another branch": the message,
+        sent later, is dropped."""
+        self._variants: list[list[int]] = []
+        """Groups of transitions that are one BPMN step each (a send dropped or not, a branch
+        taken with other messages pending or not): those of a group no run fires are left out
+        (`_close_scope`), where another of the group fires."""
         self._boundaries: dict[str, list[Event]] = {}
         for event in model.events.values():
             if event.position == "boundary" and event.attached_to:
@@ -484,6 +496,12 @@ class _Converter:
                             "of times in one case while its receiver takes it once"
                             + ONE_POOL_HINT)
         self._message_place = {f.id: net.place(f"message:{f.id}") for f in model.message_flows}
+        self._gated = self._gated_receivers()
+        for flow_ids in self._gated.values():
+            for flow_id in flow_ids:
+                self._unsent[flow_id] = net.place(f"unsent:{flow_id}")
+                self._dropped[flow_id] = net.place(f"dropped:{flow_id}")
+                self.scope.observables.extend((self._unsent[flow_id], self._dropped[flow_id]))
         begun: list[int] = []
         for pool in model.pools:
             if not pool.chosen:
@@ -530,7 +548,68 @@ class _Converter:
             self.refuse(model.process_id, "collaboration", "every pool waits for a message "
                         "from another before it starts, so no pool starts the case"
                         + ONE_POOL_HINT)
-        net.transition(None, model.process_id, [entry], begun + armed)
+        net.transition(None, model.process_id, [entry], begun + armed
+                       + sorted(self._unsent.values()))
+
+    def _gated_receivers(self) -> dict[str, list[str]]:
+        """Event-based gateways (at a pool's top, on no cycle) with a receiver of message
+        flows among their branches (a message catch event or receive task whose only
+        incoming sequence flow is the branch): gateway id -> those message flows' ids. Such
+        a gateway waits for the first of its events ("wait for 'paid' or a timeout"): a
+        message branch is taken where its message came, another branch (the timer's) only
+        where none came yet, and a message sent after another branch was taken is dropped
+        (its receiver no longer waits). More than four such message flows at one gateway are
+        read as before: each branch waits for its own event once chosen."""
+        model = self.model
+        into: dict[str, list[str]] = {}
+        for flow in model.message_flows:
+            into.setdefault(flow.target, []).append(flow.id)
+        gated: dict[str, list[str]] = {}
+        for gateway in model.gateways.values():
+            if (gateway.kind != "event-based" or gateway.parallel_events
+                    or gateway.scope != model.process_id or self._on_cycle(gateway.id)):
+                continue
+            targets = [f.target for f in self.outs(gateway.id)]
+            if len(set(targets)) != len(targets):
+                continue
+            flow_ids = [flow_id for target in targets if target in into
+                        and isinstance(model.node(target), (Event, Task))
+                        and [f.source for f in self.ins(target)] == [gateway.id]
+                        for flow_id in into[target]]
+            if 0 < len(flow_ids) <= 4:
+                gated[gateway.id] = flow_ids
+        return gated
+
+    def _gated_branches(self, gateway: Gateway, before: int, outs: list[Flow]) -> None:
+        """The branches of an event-based gateway with receivers (`_gated_receivers`): a
+        message branch takes its message (other pending messages of the gateway are dropped,
+        the others' senders drop theirs), another branch needs every message unsent and
+        marks each dropped."""
+        net, model = self.net, self.model
+        flow_place = self.scope.flow_place
+        gated = self._gated[gateway.id]
+        by_target = {flow_id: next(f.target for f in model.message_flows if f.id == flow_id)
+                     for flow_id in gated}
+        for out in outs:
+            mine = [flow_id for flow_id in gated if by_target[flow_id] == out.target]
+            if not mine:
+                net.transition(None, gateway.id, [before, *(self._unsent[m] for m in gated)],
+                               [flow_place[out.id], *(self._dropped[m] for m in gated)])
+                continue
+            group: list[int] = []
+            for taken in mine:
+                others = [m for m in gated if m != taken]
+                for pending in product((False, True), repeat=len(others)):
+                    pre = [before, self._message_place[taken]]
+                    post = [flow_place[out.id]]
+                    for other, came in zip(others, pending, strict=True):
+                        if came:
+                            pre.append(self._message_place[other])
+                        else:
+                            pre.append(self._unsent[other])
+                            post.append(self._dropped[other])
+                    group.append(net.transition(None, gateway.id, pre, post))
+            self._variants.append(group)
 
     def _messages(self, first: int) -> None:
         """Give each message flow's sender a token on the message's place (taking the idle
@@ -538,15 +617,26 @@ class _Converter:
         (one way per message flow where several reach it)."""
         model, net = self.model, self.net
         by_target: dict[str, list[str]] = {}
+        gated = {flow_id for flow_ids in self._gated.values() for flow_id in flow_ids}
         for flow in model.message_flows:
             place = self._message_place[flow.id]
             senders = [t for t in net.trans[first:]
                        if t.element == flow.source and not self._split_of(t, flow.source)]
             for t in senders:
+                if flow.id in gated:
+                    # Sent while its receiver waits, or dropped once it took another branch.
+                    unsent, dropped = self._unsent[flow.id], self._dropped[flow.id]
+                    index = net.trans.index(t)
+                    drop = net.transition(t.label, t.element, [*t.pre, dropped],
+                                          [*t.post, dropped])
+                    self._variants.append([index, drop])
+                    t.pre = sorted([*t.pre, unsent])
                 t.post = sorted([*t.post, place])
                 idle = self._idle_of.get(flow.target)
                 if idle is not None:
                     t.pre = sorted([*t.pre, idle])
+            if flow.id in gated:
+                continue  # (its receiver's gateway takes it: `_gated_branches`)
             if flow.target not in self._idle_of:
                 by_target.setdefault(flow.target, []).append(flow.id)
         for target, flow_ids in by_target.items():
@@ -622,6 +712,8 @@ class _Converter:
                         "worked out")
             return []
         self._explored += len(graph.states)
+        if top and self._variants:
+            self._drop_unfired(graph)
         # A state is finished when every token is on a place meaning "this branch is done"
         # (end events, not-fired flags, an unfired event sub-process's flag), even if an
         # event sub-process could still fire: firing it then is an interleaving of firing it
@@ -696,6 +788,24 @@ class _Converter:
                     continue
                 net.transition(None, None, pattern, [exit_])
         return throws
+
+    def _drop_unfired(self, graph: _Graph) -> None:
+        """Leave out the variants of a step (`_variants`) no run fires where another of its
+        group fires (a send that is never dropped, a branch never taken with a message
+        pending): a transition that can never fire would make the net unsound."""
+        fired = {t for out in graph.edges for t, _ in out}
+        keep: set[int] = set()
+        grouped: set[int] = set()
+        for group in self._variants:
+            grouped.update(group)
+            keep.update(t for t in group if t in fired)
+            if not any(t in fired for t in group):
+                keep.add(group[0])  # (never fired at all: the soundness check names it)
+        unused: int | None = None
+        for t in sorted(grouped - keep):
+            if unused is None:
+                unused = self.net.place("unused")
+            self.net.trans[t] = _Trans(None, None, [unused], [unused])
 
     def _cancel_destination(self, scope: _Scope, point: _Throw, exit_: int,
                             thrown: dict[int, int], throws: list[_Throw], *, top: bool) -> int:
@@ -889,6 +999,9 @@ class _Converter:
             # gateway synchronises nothing.)
             post = [flow_place[f.id] for f in outs] or [self.end_place(gateway.id)]
             net.transition(None, gateway.id, [node_in(gateway.id)], post)
+            return
+        if gateway.id in self._gated:
+            self._gated_branches(gateway, node_in(gateway.id), outs)
             return
         if gateway.kind in ("exclusive", "event-based", "complex"):
             before = node_in(gateway.id)
@@ -1306,9 +1419,10 @@ JOINED_UNSOUND = (
     "message start or catch event a step its receiver waits for until it is sent: runs get "
     "stuck where a message is drawn both ways between two such receivers, where a node "
     "always waits for a message sent on some paths only, or where a pool a message starts "
-    "is sent it twice in one case; and a message its receiver no longer waits for (an "
-    "event-based gateway that took its timer instead) is left unread, which a workflow net "
-    "cannot end with"
+    "is sent it twice in one case; and a message its receiver never waits for (its pool "
+    "took another path before the receiver) is left unread, which a workflow net cannot end "
+    "with (an event-based gateway waiting for it or a timer drops a message sent after its "
+    "timer)"
     + ONE_POOL_HINT)
 """Said first of a joined collaboration's unsound net: why message flows make one so."""
 

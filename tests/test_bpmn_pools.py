@@ -23,7 +23,6 @@ from audit.cli import main
 from audit.errors import ExitCode
 from conformance.bpmn import BPMN_NS, _Reader, _Source, read_bpmn
 from conformance.petri import (
-    JOINED_UNSOUND,
     bpmn_to_workflow_net,
     check_soundness,
     convert,
@@ -434,25 +433,77 @@ def test_check_and_compare_tell_how_the_sop_was_read(tmp_path: Path) -> None:
             "refund' are read as firing at most once per activation") in run.output
 
 
-def test_a_message_left_unread_after_a_timer_is_unsound_so_one_pool_is_read(tmp_path: Path) -> None:
-    """A known limit: Support waits for 'refund paid' or a timer (event-based gateway); where
-    the timer is taken, Finance's message is left unread, which a workflow net cannot end
-    with. The net is unsound, its first problem says why, and check stops (exit 2)."""
-    path = collaboration(
+def wait_for_paid_or_timeout(tmp_path: Path, finance: str = "") -> Path:
+    """Support sends 'approved' (starting Finance), then waits for 'paid' or a timer at an
+    event-based gateway: 'C' (close) after the message, 'X' (chase) after the timer. Finance
+    pays ('P') and sends 'paid' as it ends (`finance` replaces its process)."""
+    return collaboration(
         tmp_path,
         '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t"/>'
         '<eventBasedGateway id="g"/><intermediateCatchEvent id="w"><messageEventDefinition/>'
         '</intermediateCatchEvent><intermediateCatchEvent id="tm"><timerEventDefinition/>'
         '</intermediateCatchEvent>' + tasks("c", "x") + '<endEvent id="e1"/><endEvent id="e3"/>'
         + flows("s1>a>t>g>w>c>e1", "g>tm>x>e3"),
-        '<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("p")
-        + '<endEvent id="e2"><messageEventDefinition/></endEvent>' + flows("s2>p>e2"),
+        finance or ('<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("p")
+                    + '<endEvent id="e2"><messageEventDefinition/></endEvent>'
+                    + flows("s2>p>e2")),
         '<messageFlow id="m1" sourceRef="t" targetRef="s2"/>'
         '<messageFlow id="m2" sourceRef="e2" targetRef="w"/>')
-    joined_unsound_then_one_pool(path, "a run can get stuck without finishing: after 'A', "
-                                       "'X', 'P' it holds a branch ended at 'e3' and "
-                                       "'message:m2'")
-    assert "left unread" in JOINED_UNSOUND
+
+
+def test_a_message_or_a_timer_is_a_choice_the_receiver_waits_on(tmp_path: Path) -> None:
+    """Support waits for 'paid' or a timeout (an event-based gateway): the message branch is
+    taken where the message came, the timer's where it had not come yet, and a 'paid' sent
+    after the timer is dropped (nobody waits for it any more). Before, the gateway chose a
+    branch before either event, so a taken timer left the message unread: the joined net was
+    unsound and Support alone was read (Finance's 'P' an activity of no SOP)."""
+    path = wait_for_paid_or_timeout(tmp_path)
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.model.joined and conversion.model.choice is None
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound", \
+        conversion.soundness
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=8) == {
+        ("A", "P", "C"),  # the message came
+        ("A", "X", "P"), ("A", "P", "X")}  # the timer fired before Finance sent 'paid'
+
+
+def test_the_timer_is_the_only_way_where_the_message_is_sent_on_some_paths(
+        tmp_path: Path) -> None:
+    """Finance sends 'paid' only where it pays (an exclusive choice: 'P' or 'D', declined):
+    where it declines, Support's timer is the way on; the message branch needs the message."""
+    finance = ('<startEvent id="s2"><messageEventDefinition/></startEvent>'
+               '<exclusiveGateway id="k"/>' + tasks("p", "d")
+               + '<endEvent id="e2"><messageEventDefinition/></endEvent><endEvent id="e4"/>'
+               + flows("s2>k>p>e2", "k>d>e4"))
+    conversion = bpmn_to_workflow_net(wait_for_paid_or_timeout(tmp_path, finance))
+    assert conversion.model.joined and conversion.model.choice is None
+    assert conversion.soundness is not None and conversion.soundness.verdict == "sound", \
+        conversion.soundness
+    assert conversion.net is not None
+    assert play_out(conversion.net, max_length=8) == {
+        ("A", "P", "C"), ("A", "X", "P"), ("A", "P", "X"),
+        ("A", "X", "D"), ("A", "D", "X")}
+
+
+def test_check_judges_a_timeout_against_both_pools(tmp_path: Path) -> None:
+    """c1 was paid and closed; c2 timed out (chased) and Finance paid later; c3 closed the
+    ticket before Finance paid. Before: Support alone was read with a warning, so every 'P'
+    was an activity of no SOP (unexpected in c1, c2, c3) and c3's wrong order went unfound."""
+    from audit.checkrun import run_check
+
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    cases = {"c1": ["A", "P", "C"], "c2": ["A", "X", "P"], "c3": ["A", "C", "P"]}
+    rows = [f"{case}-{k},{case},{label},2026-09-01T1{k}:00:00Z,ecommerce"
+            for case, labels in cases.items() for k, label in enumerate(labels)]
+    log.write_text(LOG_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    policy.write_text(POLICY.replace("Review request", "A").replace("Pay refund", "P")
+                      .replace("Close ticket", "C").replace("Send rejection", "X"),
+                      encoding="utf-8")
+    run = run_check([log], policy, sop=wait_for_paid_or_timeout(tmp_path))
+    found = sorted((f.rule, f.case_id, f.message) for f in run.result.findings)
+    assert found == [("CF003", "c3", "out of the SOP's order: C")], found
+    assert run.warnings() == []
 
 
 def refund_without_finance_start(tmp_path: Path, *, paid_back: bool) -> Path:

@@ -170,6 +170,13 @@ LOGIC_VERSIONS = (
     "it late, named in `after_approval` with `approved_at` and "
     "`first_recorded_after_approval`, the approval cited; an approved case in progress "
     "judged at once); with the default, `payout`, it finds what it found.",
+    "CF001-CF004 were raised to 4, SD004 and AP004 to 3, when the SOP reader came to read "
+    "an event-based gateway of a joined collaboration waiting for a message or a timer "
+    "(\"wait for 'refund paid' or a timeout\") as a choice its receiver waits on: the "
+    "message's branch where the message came, the timer's where none came yet, a message "
+    "sent after the timer dropped. Before, a taken timer left the message unread, the "
+    "joined net was unsound and the pool with the most tasks was read alone (the other "
+    "pools' tasks tasks of no SOP, their performers unjudged).",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

@@ -52,7 +52,7 @@ class UnauthorizedApprover(Rule):
     code = "AP004"
     name = "unauthorized-approver"
     severity = "high"
-    logic_version = 2
+    logic_version = 3
     summary = "Approval by a role not allowed to approve"
     reads_sop = "lanes"
     options = (Option("approve roles", "roles allowed to give the first approval",

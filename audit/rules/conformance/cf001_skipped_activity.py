@@ -50,7 +50,7 @@ class SkippedActivity(Rule):
     code = "CF001"
     name = "skipped-activity"
     severity = "medium"
-    logic_version = 3
+    logic_version = 4
     summary = "A task of the SOP was skipped"
     reads_sop = "net"
     options = (Option("sop", "BPMN model per channel", "sop"),

@@ -36,7 +36,7 @@ class UnexpectedActivity(Rule):
     code = "CF002"
     name = "unexpected-activity"
     severity = "low"
-    logic_version = 3
+    logic_version = 4
     summary = "An activity the SOP does not allow at that point"
     reads_sop = "net"
     options = (Option("sop", "BPMN model per channel", "sop"),

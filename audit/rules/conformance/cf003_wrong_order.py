@@ -39,7 +39,7 @@ class WrongOrder(Rule):
     code = "CF003"
     name = "wrong-order"
     severity = "medium"
-    logic_version = 3
+    logic_version = 4
     summary = "A task done out of the SOP's order"
     reads_sop = "net"
     options = (Option("sop", "BPMN model per channel", "sop"),

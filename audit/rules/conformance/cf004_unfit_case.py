@@ -38,7 +38,7 @@ class UnfitCase(Rule):
     code = "CF004"
     name = "unfit-case"
     severity = "low"
-    logic_version = 3
+    logic_version = 4
     summary = "A case fits its SOP too poorly, or could not be aligned"
     reads_sop = "net"
     options = (Option("minimum fitness", "case fitness below which a case is reported",

@@ -60,7 +60,7 @@ class UnauthorizedPerformer(Rule):
     code = "SD004"
     name = "unauthorized-performer"
     severity = "high"
-    logic_version = 2
+    logic_version = 3
     summary = "A task done by a role its SOP lane does not allow"
     reads_sop = "lanes"
     options = (Option("SOP lanes", "the roles allowed per task: the lanes holding it", "sop"),
