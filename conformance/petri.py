@@ -1396,18 +1396,31 @@ def bpmn_to_workflow_net(path: str | Path, *, process: str | None = None,
     return conversion
 
 
-def joined_failure(model: BpmnModel) -> str | None:
+def joined_failure(model: BpmnModel, *, max_states: int = MAX_SOUNDNESS_STATES
+                   ) -> str | None:
     """Why a collaboration read as one process (`BpmnModel.joined`) cannot be used: its first
-    refusal (element, name and line) or its net's first soundness problem; None where it
-    converts to a sound net (or its state space is too large to tell)."""
+    refusal (element, name and line) or its net's first soundness problem, or, where a pool
+    is unsound on its own, that pool and its own problem (the join is not to blame); None
+    where it converts to a sound net (or its state space, beyond `max_states`, is too large
+    to tell)."""
     conversion = convert(model)
     if conversion.refused:
         first = conversion.refused[0]
         reason = first.reason.removesuffix(ONE_POOL_HINT)
         return f"{first.element_id}{first.located()}: {reason}"
     assert conversion.net is not None
-    soundness = check_soundness(conversion.net)
+    soundness = check_soundness(conversion.net, max_states=max_states)
     if soundness.verdict == "unsound" and soundness.problems:
+        for pool in model.pools:
+            if not pool.chosen or pool.process is None:
+                continue
+            alone = convert(read_bpmn(model.path, process=pool.process))
+            if alone.net is None:
+                continue
+            own = check_soundness(alone.net, max_states=max_states)
+            if own.verdict == "unsound" and own.problems:
+                return (f"pool '{pool.name or pool.id}' is unsound on its own: "
+                        + ": ".join(own.problems[:2]))
         # (The first problem is the verdict, "the end can never be reached"; the second
         # names the elements a run gets stuck at, or the tokens it leaves behind.)
         return ": ".join(soundness.problems[:2])

@@ -376,6 +376,29 @@ def test_a_pool_a_message_starts_twice_is_unsound_so_one_pool_is_read(tmp_path: 
                                        "without finishing: after 'A', 'B' it holds")
 
 
+def test_the_fallback_names_a_pool_unsound_on_its_own(tmp_path: Path) -> None:
+    """Finance deadlocks alone (an exclusive split closed by a parallel join): the joined
+    net is unsound because of Finance, not of the messages. Before, the warning blamed the
+    join ('do not read as one process (the end can never be reached: ...)'), sending the
+    designer to the message flows; now it names the pool and its own problem."""
+    finance = ('<startEvent id="s2"><messageEventDefinition/></startEvent>'
+               '<exclusiveGateway id="k"/>' + tasks("p", "d") + '<parallelGateway id="j"/>'
+               '<endEvent id="e2"/>' + flows("s2>k>p>j>e2", "k>d>j"))
+    path = collaboration(tmp_path, '<startEvent id="s1"/>' + tasks("a", "x")
+                         + '<endEvent id="e1"/>' + flows("s1>a>x>e1"), finance,
+                         '<messageFlow id="m" sourceRef="a" targetRef="s2"/>')
+    alone = bpmn_to_workflow_net(path, process="pB")
+    assert alone.soundness is not None and alone.soundness.verdict == "unsound"
+    conversion = bpmn_to_workflow_net(path)
+    model = conversion.model
+    assert not model.joined and model.process_id == "pA"
+    assert model.choice is not None and model.choice.startswith(
+        "its pools joined by message flows do not read as one process (pool 'Finance' is "
+        "unsound on its own: the end can never be reached: a run can get stuck without "
+        "finishing: after "), model.choice
+    assert "the one with the most tasks" in model.choice
+
+
 def test_a_pool_without_lanes_gives_its_tasks_no_role(tmp_path: Path) -> None:
     """Neither pool has lanes and the log records job roles (agent, payments), as the
     bundled sample does. Before, each pool's name was read as the role of its tasks when the
