@@ -12,17 +12,21 @@ space), because event logs carry one-line activity labels.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lxml import etree
 
 from audit.errors import InputError
 from audit.ingest.xes import iter_xml_elements, local_name, source_line
+
+if TYPE_CHECKING:
+    from conformance.petri import Soundness
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -285,6 +289,10 @@ class BpmnModel:
     which one the reader took (also in `notes`); None otherwise."""
     message_flows: list[MessageFlow] = field(default_factory=list)
     """A collaboration read as one process: the message flows between its pools' nodes."""
+    joined_soundness: Soundness | None = field(default=None, repr=False, compare=False)
+    """A collaboration read as one process: the soundness of its net as checked when the
+    reader decided to read the pools as one (`read_bpmn`), which the conversion reuses;
+    None where not checked."""
     pool_of: dict[str, str] = field(default_factory=dict, repr=False)
     """A collaboration read as one process: node id -> the participant id of its pool."""
     order: dict[str, int] = field(default_factory=dict, repr=False)
@@ -520,7 +528,51 @@ def _has_flow_nodes(process: etree._Element) -> bool:
 # --- the reader -------------------------------------------------------------------------------
 
 
-def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
+Fingerprint = tuple[str, tuple[tuple[str, int, int], ...]]
+
+
+def file_fingerprint(path: Path) -> Fingerprint:
+    """What a cached reading of the BPMN file `path` depends on, so that it is read again
+    when any of it changes: the file's bytes (their digest: a copy keeping another file's
+    modification time, `cp -p`, is read again) and each .bpmn file beside it, where a call
+    activity's callee may be (name, size, modification time in ns; the reader searches
+    the first `_SIBLING_FILE_LIMIT` by name). Editing only a called process's file left
+    the caller's net as it was read first (a notebook, a Dask worker serving several
+    checks)."""
+    try:
+        with path.open("rb") as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:  # the reader says why it cannot read the file (nothing is cached then)
+        digest = ""
+    home, me = path.resolve().parent, path.resolve()
+    beside: list[tuple[str, int, int]] = []
+    try:
+        names = sorted(p for p in home.iterdir() if p.suffix.lower() == ".bpmn")
+    except OSError:  # a folder that cannot be listed: the reader finds no callee there
+        names = []
+    for other in names:
+        try:
+            if other.resolve() == me or not other.is_file():
+                continue
+            stat = other.stat()
+        except OSError:
+            continue
+        beside.append((other.name, stat.st_size, stat.st_mtime_ns))
+        if len(beside) == _SIBLING_FILE_LIMIT:
+            break
+    return digest, tuple(beside)
+
+
+_JOIN_DECISIONS: dict[tuple[str, Fingerprint, int], tuple[str | None, Soundness | None]] = {}
+"""(file, its fingerprint, the state limit) -> why its pools do not read as one (None: they
+do) and the joined net's soundness as checked then: a check reads its SOP file four or five
+times (its net, the pool chosen, its labels, its lanes, the report's graph), and deciding
+converts and explores the joined net (up to the state limit) each time."""
+_JOIN_DECISIONS_KEPT = 32
+
+
+def read_bpmn(path: str | Path, *, process: str | None = None,
+              max_states: int | None = None) -> BpmnModel:
     """Read one process of a BPMN 2.0 file (collaborations: see `process`).
 
     `process` selects a process by id, or a pool by participant id or name. Without it, the
@@ -528,7 +580,9 @@ def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
     with the most tasks, and says so in the model's notes (message flows between pools are
     communication, not control flow, and are never converted). Unusable files (not XML, a DTD,
     not BPMN, no process) raise `InputError`; constructs that cannot be converted faithfully
-    are listed in `model.refused`.
+    are listed in `model.refused`. `max_states` bounds the soundness check deciding whether
+    a collaboration's pools read as one (`conformance.petri.MAX_SOUNDNESS_STATES` where
+    None); the decision is kept per file (`_JOIN_DECISIONS`).
     """
     path = Path(path)
     source = _Source.load(path)
@@ -537,8 +591,10 @@ def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
         # The designer drew pools, not one process: where reading them as one fails only
         # because of the join (a refusal or an unsound net), the pool with the most tasks is
         # read, as without message flows, and the reason goes into the choice's warning.
-        from conformance.petri import joined_failure
+        from conformance.petri import MAX_SOUNDNESS_STATES, joined_failure
 
+        limit = MAX_SOUNDNESS_STATES if max_states is None else max_states
+        soundness: Soundness | None = None
         if not model.message_flows and not any(
                 r.element_type == "messageFlow" for r in model.refused):
             # (Every message flow is information or touches a black box: nothing orders one
@@ -546,7 +602,15 @@ def read_bpmn(path: str | Path, *, process: str | None = None) -> BpmnModel:
             why: str | None = ("no message flow between them sets an order: each is "
                                "information or touches a pool without a process")
         else:
-            why = joined_failure(model)
+            key = (str(path.resolve()), file_fingerprint(path), limit)
+            decided = _JOIN_DECISIONS.get(key)
+            if decided is None:
+                decided = joined_failure(model, max_states=limit)
+                if len(_JOIN_DECISIONS) >= _JOIN_DECISIONS_KEPT:
+                    _JOIN_DECISIONS.pop(next(iter(_JOIN_DECISIONS)))
+                _JOIN_DECISIONS[key] = decided
+            why, soundness = decided
+        model.joined_soundness = soundness
         if why is not None:
             model = _Reader(source).read(None, join=False)
             told = (f"its pools joined by message flows do not read as one process ({why})"

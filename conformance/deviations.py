@@ -29,7 +29,6 @@ whose alignment ends with an event, is judged as ended: its missing tasks are sk
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from collections import Counter
@@ -56,7 +55,7 @@ from conformance.align import (
     precision,
     token_replay,
 )
-from conformance.bpmn import clean_name
+from conformance.bpmn import Fingerprint, clean_name
 from conformance.petri import WorkflowNet
 
 CASE = "case:concept:name"
@@ -366,41 +365,13 @@ def unfit_cases(cases: Mapping[str, CaseConformance],
 # --- SOP models, read once per file ------------------------------------------------------------
 
 
-Fingerprint = tuple[str, tuple[tuple[str, int, int], ...]]
 
 
 def _fingerprint(path: Path) -> Fingerprint:
-    """What a cached reading of the BPMN file `path` depends on, so that it is read again
-    when any of it changes: the file's bytes (their digest: a copy keeping another file's
-    modification time, `cp -p`, is read again) and each .bpmn file beside it, where a call
-    activity's callee may be (name, size, modification time in ns; the reader searches
-    the first `_SIBLING_FILE_LIMIT` by name). Editing only a called process's file left
-    the caller's net as it was read first (a notebook, a Dask worker serving several
-    checks)."""
-    from conformance.bpmn import _SIBLING_FILE_LIMIT
+    """What a cached reading of the BPMN file `path` depends on (`file_fingerprint`)."""
+    from conformance.bpmn import file_fingerprint
 
-    try:
-        with path.open("rb") as file:
-            digest = hashlib.file_digest(file, "sha256").hexdigest()
-    except OSError:  # the reader says why it cannot read the file (nothing is cached then)
-        digest = ""
-    home, me = path.resolve().parent, path.resolve()
-    beside: list[tuple[str, int, int]] = []
-    try:
-        names = sorted(p for p in home.iterdir() if p.suffix.lower() == ".bpmn")
-    except OSError:  # a folder that cannot be listed: the reader finds no callee there
-        names = []
-    for other in names:
-        try:
-            if other.resolve() == me or not other.is_file():
-                continue
-            stat = other.stat()
-        except OSError:
-            continue
-        beside.append((other.name, stat.st_size, stat.st_mtime_ns))
-        if len(beside) == _SIBLING_FILE_LIMIT:
-            break
-    return digest, tuple(beside)
+    return file_fingerprint(path)
 
 
 @lru_cache(maxsize=32)

@@ -1386,10 +1386,13 @@ def convert(model: BpmnModel) -> Conversion:
 
 def bpmn_to_workflow_net(path: str | Path, *, process: str | None = None,
                          max_states: int = MAX_SOUNDNESS_STATES) -> Conversion:
-    """Read, convert and check one BPMN file."""
-    conversion = convert(read_bpmn(path, process=process))
+    """Read, convert and check one BPMN file (a collaboration read as one process: its net's
+    soundness as checked when the reader decided so, within the same `max_states`)."""
+    conversion = convert(read_bpmn(path, process=process, max_states=max_states))
     if conversion.net is not None:
-        conversion.soundness = check_soundness(conversion.net, max_states=max_states)
+        checked = conversion.model.joined_soundness if conversion.model.joined else None
+        conversion.soundness = (checked if checked is not None
+                                else check_soundness(conversion.net, max_states=max_states))
         if conversion.model.joined and conversion.soundness.verdict == "unsound":
             conversion.soundness = replace(conversion.soundness, problems=(
                 JOINED_UNSOUND, *conversion.soundness.problems))
@@ -1397,19 +1400,25 @@ def bpmn_to_workflow_net(path: str | Path, *, process: str | None = None,
 
 
 def joined_failure(model: BpmnModel, *, max_states: int = MAX_SOUNDNESS_STATES
-                   ) -> str | None:
+                   ) -> tuple[str | None, Soundness | None]:
     """Why a collaboration read as one process (`BpmnModel.joined`) cannot be used: its first
     refusal (element, name and line) or its net's first soundness problem, or, where a pool
     is unsound on its own, that pool and its own problem (the join is not to blame); None
     where it converts to a sound net (or its state space, beyond `max_states`, is too large
-    to tell)."""
+    to tell). With it, the joined net's soundness (None where refused), which its
+    conversion reuses (`BpmnModel.joined_soundness`)."""
     conversion = convert(model)
     if conversion.refused:
         first = conversion.refused[0]
         reason = first.reason.removesuffix(ONE_POOL_HINT)
-        return f"{first.element_id}{first.located()}: {reason}"
+        return f"{first.element_id}{first.located()}: {reason}", None
     assert conversion.net is not None
     soundness = check_soundness(conversion.net, max_states=max_states)
+    return _joined_unsound(model, soundness, max_states), soundness
+
+
+def _joined_unsound(model: BpmnModel, soundness: Soundness, max_states: int) -> str | None:
+    """Why an unsound joined net cannot be used (`joined_failure`); None where not unsound."""
     if soundness.verdict == "unsound" and soundness.problems:
         for pool in model.pools:
             if not pool.chosen or pool.process is None:

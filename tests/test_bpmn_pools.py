@@ -399,6 +399,53 @@ def test_the_fallback_names_a_pool_unsound_on_its_own(tmp_path: Path) -> None:
     assert "the one with the most tasks" in model.choice
 
 
+def test_a_check_decides_the_join_with_one_soundness_check(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """A check reads its SOP file several times (its net, the pool chosen, its task labels,
+    its lanes): the joined net's soundness is explored once. Before, each reading decided
+    again whether the pools read as one (a conversion and a soundness check each, up to
+    200,000 states) and the net's own check explored it once more: 4 checks of one file."""
+    import conformance.petri as petri
+    from audit.checkrun import run_check
+
+    checked: list[int] = []
+    original = petri.check_soundness
+
+    def counted(net: petri.WorkflowNet, *, max_states: int = petri.MAX_SOUNDNESS_STATES
+                ) -> petri.Soundness:
+        checked.append(max_states)
+        return original(net, max_states=max_states)
+
+    monkeypatch.setattr(petri, "check_soundness", counted)
+    sop = tmp_path / "refund.bpmn"  # (a file no earlier test read: nothing cached)
+    sop.write_bytes(REFUND.read_bytes())
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(LOG_HEADER + "e1,c1,Review request,2026-09-01T10:00:00Z,ecommerce\n"
+                   "e2,c1,Send rejection,2026-09-01T11:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY.replace("select: [CF]", "select: [CF, SD004]"), encoding="utf-8")
+    run = run_check([log], policy, sop=sop)
+    assert run.result.findings == [] and run.warnings() == []
+    assert len(checked) == 1, checked
+
+
+def test_the_join_is_decided_within_the_callers_state_limit(tmp_path: Path) -> None:
+    """A caller's `max_states` (`bpmn_to_workflow_net`, `inspect_model`) bounds the soundness
+    check: the join's decision too.
+    Before, the join was decided on 200,000 states whatever the caller asked (here: the
+    joined net found unsound, one pool read) and only the net read was held to the limit."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/><parallelGateway id="g"/>' + tasks("a", "x")
+        + '<parallelGateway id="j"/><endEvent id="e1"/>' + flows("s1>g>a>j>e1", "g>x>j"),
+        SIMPLE_B, '<messageFlow id="m" sourceRef="a" targetRef="s2"/>'
+                  '<messageFlow id="n" sourceRef="x" targetRef="s2"/>')
+    assert not bpmn_to_workflow_net(path).model.joined  # (unsound joined: one pool read)
+    conversion = bpmn_to_workflow_net(path, max_states=3)
+    assert conversion.model.joined and conversion.model.choice is None
+    assert conversion.soundness is not None and conversion.soundness.verdict == "undecided"
+
+
 def test_a_pool_without_lanes_gives_its_tasks_no_role(tmp_path: Path) -> None:
     """Neither pool has lanes and the log records job roles (agent, payments), as the
     bundled sample does. Before, each pool's name was read as the role of its tasks when the
