@@ -1690,7 +1690,8 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
             together = sum(p["chosen"] for p in report["pools"]) > 1
             echo("  pools: " + ", ".join(
                 f"{p['name'] or p['id']} "
-                + (f"(process {p['process']}" if p["process"] else "(no process: a black box")
+                + (f"(process {p['process']}" + (", empty: a black box" if p["empty"] else "")
+                   if p["process"] else "(no process: a black box")
                 + ((", read together)" if together else ", the one read)") if p["chosen"]
                    else ")") for p in report["pools"]))
         for flow in report["message_flows"]:

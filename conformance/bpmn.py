@@ -254,6 +254,9 @@ class Pool:
     name: str
     process: str | None
     chosen: bool
+    empty: bool = False
+    """Its process (`process`) has no flow elements: a black box, as a pool without one (an
+    expanded pool bpmn.io and Camunda Modeler draw for the customer)."""
 
 
 @dataclass(frozen=True)
@@ -685,7 +688,8 @@ class _Reader:
         self.model = model
         model.notes.extend(notes)
         model.choice = notes[0].removesuffix(CHOOSE_HINT) if notes else None
-        model.pools = [Pool(pid, name, ref, ref == chosen_id) for pid, name, ref in participants]
+        model.pools = [Pool(pid, name, ref, ref == chosen_id, self._empty(ref))
+                       for pid, name, ref in participants]
         if message_flows:
             model.notes.append(
                 f"{message_flows} message flow(s) between pools are communication, not control "
@@ -697,6 +701,11 @@ class _Reader:
         self._check_flows()
         self._assign_lanes()
         return model
+
+    def _empty(self, ref: str | None) -> bool:
+        """A pool's process `ref` is defined in the file and has no flow elements."""
+        process = self.source.processes.get(ref) if ref is not None else None
+        return process is not None and not _has_flow_nodes(process)
 
     # --- a collaboration read as one process -------------------------------------------------
     def _candidates(self) -> list[str]:
@@ -773,7 +782,8 @@ class _Reader:
         self.model = model
         model.located[scope] = ("", None, self._element_line or None)
         refs = {ref for _, _, ref in joined}
-        model.pools = [Pool(pid, name, ref, ref in refs) for pid, name, ref in participants]
+        model.pools = [Pool(pid, name, ref, ref in refs, self._empty(ref))
+                       for pid, name, ref in participants]
         self._read_shapes({*refs, *collaborations})
         for pid, _, ref in joined:
             known = set(model.order)

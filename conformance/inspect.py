@@ -32,7 +32,8 @@ def describe(conversion: Conversion) -> dict[str, Any]:
     return {
         "file": str(model.path),
         "process": {"id": model.process_id, "name": model.process_name},
-        "pools": [{"id": p.id, "name": p.name, "process": p.process, "chosen": p.chosen}
+        "pools": [{"id": p.id, "name": p.name, "process": p.process, "chosen": p.chosen,
+                   "empty": p.empty}
                   for p in model.pools],
         "message_flows": _message_flows(model),
         "tasks": _tasks(model),

@@ -243,6 +243,12 @@ def test_an_expanded_empty_pool_is_a_black_box(tmp_path: Path) -> None:
     assert conversion.soundness is not None and conversion.soundness.verdict == "sound"
     assert (f"message flow 'mreq' (line {line_of(path, 'mreq')}) to or from pool 'Customer', "
             "whose process is empty (a black box), is left out") in " ".join(conversion.notes)
+    # `model inspect` lists it as the black box it is read as; before: 'Customer (process
+    # pCust)', as if it had a process to read.
+    run = CliRunner().invoke(main, ["model", "inspect", str(path)])
+    assert run.exit_code == 0, run.output
+    assert ("pools: Support (process pA, read together), Finance (process pB, read "
+            "together), Customer (process pCust, empty: a black box)") in run.output, run.output
 
 
 def test_pools_no_message_flow_joins_are_still_one_chosen_pool(tmp_path: Path) -> None:
