@@ -1975,9 +1975,36 @@ def _check_sops(policy: Policy, *, nets: bool = True,
         # (Keyed by the file, not its name: two folders' sop.bpmn are two SOPs.)
         named = str(path.resolve()) if process is None else f"{path.resolve()}#{process}"
         tasks[named] = sop_task_labels(path, process)
+        if performers:
+            out += _unjudged_performer_tasks(policy, channel, path, process, tasks[named])
     names = frozenset(name for named in tasks.values() for name in named)
     return (out + _check_sop_tasks(policy, tasks, nets=nets, performers=performers), names,
             tuple(notes))
+
+
+def _unjudged_performer_tasks(policy: Policy, channel: str, path: Path, process: str | None,
+                              labels: tuple[str, ...]) -> list[str]:
+    """The warning naming the SOP tasks unauthorized-performer (SD004) judges no one doing in
+    the SOP of `channel`: tasks of its controls that the SOP puts in no named lane (a pool
+    without lanes, a department's name and no role; an unnamed lane outside any named one).
+    Before, the rule ran, judged no one there and said nothing: 0 findings read as a clean
+    division of work."""
+    from conformance.deviations import lane_roles
+
+    mapped = policy.sop_tasks()
+    lanes = lane_roles(path, process)
+    known = set(labels)
+    lost = sorted({mapped[label] for label in policy.labels_for(*PERFORMER_CONTROLS)
+                   if label in mapped and mapped[label] in known
+                   and mapped[label] not in lanes})
+    if not lost:
+        return []
+    which = "every channel" if channel == "*" else f"channel {channel}"
+    shown = path.name if process is None else f"{path.name}#{process}"
+    named = ", ".join(f"'{task}'" for task in lost)
+    return [f"unauthorized-performer judges no one doing {named}: "
+            f"the SOP {shown} ({which}) puts them in no named lane (a pool without lanes, or "
+            "an unnamed lane outside any named one)"]
 
 
 def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,

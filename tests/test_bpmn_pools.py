@@ -471,6 +471,11 @@ def test_a_pool_without_lanes_gives_its_tasks_no_role(tmp_path: Path) -> None:
     policy.write_text(POLICY.replace("select: [CF]", "select: [SD004]"), encoding="utf-8")
     run = run_check([log], policy, sop=REFUND)
     assert [f.message for f in run.result.findings] == []
+    # ... and check says so (before, nothing: the rule ran, judged no one, 0 findings).
+    assert ("unauthorized-performer judges no one doing 'Close ticket', 'Pay refund', "
+            "'Review request', 'Send rejection': the SOP refund_collaboration.bpmn (every "
+            "channel) puts them in no named lane (a pool without lanes, or an unnamed lane "
+            "outside any named one)") in run.warnings(), run.warnings()
 
 
 def test_model_inspect_tells_the_pools_read_together_and_their_messages() -> None:

@@ -479,6 +479,10 @@ def test_a_label_of_no_sop_is_told_where_unauthorized_performer_reads_the_lanes(
         "  C: {control: other}\n", "  C: {control: other}\n  Refund sent: {control: pay}\n")
         + sops, encoding="utf-8")
     assert checked_policy(policy).warnings == (
+        # (Pool 'ps' has no lanes: the rule judges no one doing its tasks, and says so.)
+        "unauthorized-performer judges no one doing 'A', 'B', 'C': the SOP collab.bpmn#ps "
+        "(channel ecommerce) puts them in no named lane (a pool without lanes, or an unnamed "
+        "lane outside any named one)",
         "the label 'Refund sent' is a task of no SOP (collab.bpmn#pc, collab.bpmn#ps): "
         "unauthorized-performer finds no lane holding it; where the SOPs name it otherwise, "
         "set activities.Refund sent.sop_task in the policy",)

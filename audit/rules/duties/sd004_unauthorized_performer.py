@@ -42,7 +42,8 @@ class UnauthorizedPerformer(Rule):
     {reject: [supervisor, finance]}`; a control it does not list is judged by the lanes
     alone.
     Labels reach their task through `activities` (`sop_task`). Not judged: approvals
-    (AP004), purchases (not in the SOP), unmapped labels (DQ001), a task in no lane, a case
+    (AP004), purchases (not in the SOP), unmapped labels (DQ001), a task in no named lane (a
+    pool without lanes; check warns, naming the tasks and the SOP), a case
     whose channel has no SOP, and an event whose role is not recorded: payment systems'
     payouts usually name no person, and each would be a finding; check warns of these,
     counted per activity, in one warning with the approvals unauthorized-approver (AP004)
