@@ -582,12 +582,20 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     a non-interrupting one leaves the rest running, so its end makes no task last."""
     out_flows: dict[str, list[str]] = defaultdict(list)
     # (Pools read as one process: a message flow goes on at its receiver, which waits for
-    # it; a receiver's sequence flow in is no succession drawn, as the message comes later
-    # where its sender answers a request, and a pool a message starts is no start.)
+    # it; a receiver's sequence flow in is no succession drawn where every sender of its
+    # message answers the receiver's pool (hears from it first, as Finance, started by
+    # Support's approval, pays before Support closes): the message comes later. Where a
+    # sender's pool hears nothing from the receiver's, the message may have come before the
+    # receiver is reached, and the flow in is drawn. A pool a message starts is no start.)
     receivers = {flow.target for flow in model.message_flows}
     senders = {flow.source for flow in model.message_flows}
+    pool_of = model.pool_of
+    hears_from = {(pool_of.get(f.target), pool_of.get(f.source)) for f in model.message_flows}
+    answered = {r for r in receivers
+                if all((pool_of.get(f.source), pool_of.get(r)) in hears_from
+                       for f in model.message_flows if f.target == r)}
     for flow in model.flows.values():
-        if flow.target not in receivers:
+        if flow.target not in answered:
             out_flows[flow.source].append(flow.target)
     for message in model.message_flows:
         out_flows[message.source].append(message.target)

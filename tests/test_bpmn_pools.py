@@ -144,6 +144,27 @@ def test_a_pool_started_with_the_case_waits_at_its_catch_event(tmp_path: Path) -
         t for t in interleavings(("A",), ("B", "C")) if t.index("A") < t.index("C")}
 
 
+def test_the_sop_graph_keeps_the_flow_into_a_receiver_its_sender_does_not_follow(
+        tmp_path: Path) -> None:
+    """Both pools start with the case and Finance's 'C' waits for Support's message after
+    'B': 'B' -> 'C' is a succession of the SOP (where 'A' came first), drawn. Before, every
+    sequence flow into a message's receiver was dropped (right where the sender answers the
+    receiver's pool, as Finance answers Support's approval in the refund collaboration), so
+    'B' was drawn as an end and 'C' followed 'A' alone."""
+    from reports.overlay import sop_graph
+
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t"/>'
+        '<endEvent id="e1"/>' + flows("s1>a>t>e1"),
+        '<startEvent id="s2"/>' + tasks("b") + '<intermediateCatchEvent id="w"/>'
+        + tasks("c") + '<endEvent id="e2"/>' + flows("s2>b>w>c>e2"),
+        '<messageFlow id="m" sourceRef="t" targetRef="w"/>')
+    graph = sop_graph(read_bpmn(path))
+    assert set(graph.flows) == {("A", "C"), ("B", "C")}
+    assert set(graph.starts) == {"A", "B"} and "B" not in graph.ends
+
+
 def test_a_message_into_a_task_orders_the_task(tmp_path: Path) -> None:
     """A receive task waits for the message (and a send task's message leaves as it ends)."""
     path = collaboration(
