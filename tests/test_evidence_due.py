@@ -236,3 +236,58 @@ def test_the_bundled_sample(tmp_path: Path) -> None:
     assert set(late) <= wrong_order
     same = [f for f in by_approval if f["case_id"] not in late or f["rule"] != "EV001"]
     assert [f["fingerprint"] for f in same] == [f["fingerprint"] for f in by_payout]
+
+
+def _photo_late(*after: dict[str, Any]) -> dict[str, Any]:
+    """An offline case approved (11:00) before its photo (recorded 12:00), then `after`."""
+    return {"channel": "offline", "events": [
+        {"a": SALE["offline"]}, {"a": REQ}, {"a": EVI, "ev": {"photo": None}}, {"a": APP},
+        {"a": EVI, "ev": {"receipt": None, "photo": "p.jpg"}}, *after]}
+
+
+def test_a_close_ends_an_approval_only_where_the_refund_is_asked_for_again(
+        tmp_path: Path) -> None:
+    """A close ends an approval only where a new request follows it at or before the payout
+    (the refund asked for again, decided anew); a close the refund was never asked for again
+    after, or one at the payout's very time, leaves the payout resting on the approval, and
+    the photo recorded after it came late. Before, every close at or before the payout (or
+    after a payout without a time) ended the approval: these cases were no finding."""
+    log = {"CLOSE_THEN_PAY": _photo_late({"a": CLOSE}, {"a": PAY}),
+           # the close at the payout's time, before it and after it in the log
+           "CLOSE_AT_PAY": _photo_late({"a": CLOSE, "t": "2026-07-01T14:00Z"},
+                                       {"a": PAY, "t": "2026-07-01T14:00Z"}),
+           "PAY_THEN_CLOSE": _photo_late({"a": PAY, "t": "2026-07-01T14:00Z"},
+                                         {"a": CLOSE, "t": "2026-07-01T14:00Z"}),
+           # asked for again, but at the payout's very time: the close does not count
+           "REQ_AT_PAY": _photo_late({"a": CLOSE, "t": "2026-07-01T14:00Z"},
+                                     {"a": REQ, "t": "2026-07-01T14:00Z"},
+                                     {"a": PAY, "t": "2026-07-01T14:00Z"}),
+           # approved, closed unpaid, never asked for again: the approval was given
+           "CLOSED_UNPAID": _photo_late({"a": CLOSE}),
+           # asked for again after the close, before the payout: decided anew (judged by
+           # the payout, the new request never approved: the photo came before it)
+           "REOPENED": _photo_late({"a": CLOSE}, {"a": REQ}, {"a": PAY})}
+    found = _run(tmp_path, "approval", log)
+    assert set(found) == set(log) - {"REOPENED"}
+    for case, finding in found.items():
+        assert finding.evidence == {
+            "channel": "offline", "missing": [], "after_approval": ["photo"],
+            "approved_at": "2026-07-01T11:00:00+00:00",
+            "first_recorded_after_approval": "2026-07-01T12:00:00+00:00"}, case
+        assert finding.event_ids == [f"{case}-02", f"{case}-04", f"{case}-05"]
+
+
+def test_a_close_after_a_payout_without_a_time_ends_nothing(tmp_path: Path) -> None:
+    """A payout without a time, the ticket closed after it (no new request): the payout
+    rests on the approval, the photo came late for it (before, the close withdrew the
+    approval and the finding disappeared)."""
+    log = {"UNTIMED": _photo_late({"a": PAY}, {"a": CLOSE})}
+    policy = _policy(tmp_path, "approval")
+    frame = build_log(log, policy)
+    frame.loc[frame["concept:name"].eq(PAY), "time:timestamp"] = pd.NaT
+    result = run_rules(frame, policy, RULES, as_of=timestamp(CLOCK).to_pydatetime())
+    assert result.errors == []
+    found = {f.case_id: f for f in result.findings if f.rule == "EV001"}
+    assert set(found) == {"UNTIMED"}
+    assert found["UNTIMED"].evidence["after_approval"] == ["photo"]
+

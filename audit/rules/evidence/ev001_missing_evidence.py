@@ -27,7 +27,8 @@ class MissingEvidence(Rule):
     `evidence_due: approval` the items are due by the approval instead (the approver
     decides on them): by the approval the payout rests on, the case's first approval
     (either level) at or before its first successful payout not withdrawn by a later
-    rejection (nor ended by a close); an item first recorded after it came late, and an
+    rejection (nor ended by a close the refund was asked for again after); an item first
+    recorded after it came late, and an
     approved case is judged at once, in progress or not (its approval was given, with the
     evidence or without).
     An item whose content contradicts its case is no evidence of the refund either (the
@@ -118,8 +119,10 @@ class MissingEvidence(Rule):
     level (a second-level approval later rests on the first approver's decision, so an
     item recorded between the two came late for the first) at or before its first
     successful payout, not withdrawn by a rejection at or after it (an appeal's approval
-    after a rejection is the deciding one) nor ended by a close at or after it (a refund
-    asked for again after its ticket was closed is decided anew); where the case has no
+    after a rejection is the deciding one) nor ended by a close at or after it followed by
+    a new request at or before the payout (a refund asked for again after its ticket was
+    closed is decided anew; a close it was never asked for again after, or one at the
+    payout's very time, ends nothing: the payout rests on the approval); where the case has no
     such approval (never approved: missing-approval finds it; approved only after the
     payout: approval-after-payout finds it; the approval without a time) its items are due
     by the payout as with `payout`, and the finding tells them so. An approved case, paid
@@ -360,11 +363,13 @@ def _deciding_approvals(facts: CaseFacts, stop: np.ndarray) -> tuple[np.ndarray,
     """Per case, with the policy's `evidence_due: approval` (else none): the time (an
     integer, the largest where none) and sorted position (-1 where none) of the approval
     its required evidence is due by, the approval the payout rests on: its first approval
-    (either level) not withdrawn by a later rejection or ended by a later close (one at or
-    after it: a refund asked for again after a close is decided anew), both at or before
-    `stop` (per case, as an integer: its first successful payout's time, the
-    largest where it has none or an untimed one). An approval or rejection without a
-    time is not placed: not taken. A case approved only after its payout, or never, has
+    (either level) not withdrawn by a later rejection (one at or after it) or ended by a
+    later close followed by a new request (a refund asked for again after a close is decided
+    anew; a close never followed by one ends nothing), the approval and rejection at or
+    before `stop` (per case, as an integer: its first successful payout's time, the
+    largest where it has none or an untimed one), the close before it and the request at or
+    before it. An approval, rejection, close or request without a time is not placed: not
+    taken. A case approved only after its payout, or never, has
     none (approval-after-payout, missing-approval find it): its evidence is due by the
     payout."""
     biggest, smallest = np.iinfo(np.int64).max, np.iinfo(np.int64).min
@@ -374,11 +379,27 @@ def _deciding_approvals(facts: CaseFacts, stop: np.ndarray) -> tuple[np.ndarray,
         return deciding, where
     times = facts.column(C.TIMESTAMP)
     withdrawn = np.full(facts.n_cases, smallest, dtype=np.int64)
-    rejections = np.flatnonzero(facts.mask("reject", "close"))
+    rejections = np.flatnonzero(facts.mask("reject"))
     if len(rejections):
         at = _stamps(times.take(rejections))
         case = facts.case_code[rejections].astype(np.int64)
         keep = (at != smallest) & (at <= stop[case])
+        np.maximum.at(withdrawn, case[keep], at[keep])
+    # A close ends the approvals at or before it only where the refund was asked for again:
+    # a request (with a time) after it in the case's order, at or before `stop`. A close
+    # before the payout the refund was never asked for again after, or one at the
+    # payout's very time, leaves the payout resting on the approval.
+    closes = np.flatnonzero(facts.mask("close"))
+    if len(closes):
+        requests = np.flatnonzero(facts.mask("request"))
+        asked = _stamps(times.take(requests))
+        asked_case = facts.case_code[requests].astype(np.int64)
+        keep = (asked != smallest) & (asked <= stop[asked_case])
+        last_request = np.full(facts.n_cases, -1, dtype=np.int64)
+        np.maximum.at(last_request, asked_case[keep], requests[keep])
+        at = _stamps(times.take(closes))
+        case = facts.case_code[closes].astype(np.int64)
+        keep = (at != smallest) & (at < stop[case]) & (last_request[case] > closes)
         np.maximum.at(withdrawn, case[keep], at[keep])
     approvals = np.flatnonzero(facts.mask("approve", "second-approve"))
     if not len(approvals):
