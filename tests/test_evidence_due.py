@@ -291,3 +291,36 @@ def test_a_close_after_a_payout_without_a_time_ends_nothing(tmp_path: Path) -> N
     assert set(found) == {"UNTIMED"}
     assert found["UNTIMED"].evidence["after_approval"] == ["photo"]
 
+
+def test_the_first_record_told_is_one_not_contradicting_its_case(tmp_path: Path) -> None:
+    """An e-commerce case records `evidence:order` = O-Y (another case's order) at 10:00,
+    is approved at 11:00 and records its own order O-X at 12:00: the order came late, first
+    recorded (as evidence of this case) at 12:00 by X-05, not at 10:00 by X-03 (before,
+    the message and first_recorded_after_approval told 10:00, before the approval, and
+    cited X-03). The same by the payout (`payout`): the wrong order before the payout, the
+    right one after it."""
+    sale = SALE["ecommerce"]
+    other = {"channel": "ecommerce", "events": [{"a": sale}, {"a": REQ}, {"a": EVI},
+                                                {"a": APP}, {"a": PAY}]}
+    log = {"X": {"channel": "ecommerce", "events": [
+        {"a": sale}, {"a": REQ}, {"a": EVI, "ev": {"order": "O-Y"}}, {"a": APP},
+        {"a": EVI, "ev": {"order": "O-X", "payment_voucher": None}}, {"a": PAY}]},
+        "Y": other}
+    found = _run(tmp_path, "approval", log)
+    assert set(found) == {"X"}
+    assert found["X"].evidence["first_recorded_after_approval"] == "2026-07-01T12:00:00+00:00"
+    assert found["X"].event_ids == ["X-02", "X-04", "X-05"]
+    assert found["X"].message == (
+        "ecommerce refund approved on 2026-07-01 11:00:00 UTC before its required evidence "
+        "was recorded: order (first recorded 2026-07-01 12:00:00 UTC)")
+    log = {"X": {"channel": "ecommerce", "events": [
+        {"a": sale}, {"a": REQ}, {"a": EVI, "ev": {"order": "O-Y"}}, {"a": APP}, {"a": PAY},
+        {"a": EVI, "ev": {"order": "O-X", "payment_voucher": None}}]},
+        "Y": other}
+    found = _run(tmp_path, "payout", log)
+    assert set(found) == {"X"}
+    assert found["X"].evidence["first_recorded_after_payout"] == "2026-07-01T13:00:00+00:00"
+    assert found["X"].event_ids == ["X-02", "X-05", "X-06"]
+    assert found["X"].message == (
+        "ecommerce refund paid on 2026-07-01 12:00:00 UTC before its required evidence "
+        "was recorded: order (first recorded 2026-07-01 13:00:00 UTC)")

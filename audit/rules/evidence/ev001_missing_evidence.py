@@ -85,7 +85,8 @@ class MissingEvidence(Rule):
     late, those first recorded after the payout (`after_payout`, a list), the payout's time
     (`paid_at`) and the earliest of their first records (`first_recorded_after_payout`, ISO
     8601); it then names among its events the
-    payout and the event that first recorded each late item, and its message tells each
+    payout and the event that first recorded each late item (a value contradicting its
+    case, below, recorded earlier is no record of it), and its message tells each
     one's time ("paid on 2026-09-03 10:00:00 UTC before its required evidence was
     recorded: photo (first recorded 2026-09-06 10:00:00 UTC)"). A placeholder typed in
     place of an item is no evidence: a value with no letter or digit (`-`, `?`) or, in any
@@ -193,11 +194,15 @@ class MissingEvidence(Rule):
         in_time: dict[str, np.ndarray] = dict.fromkeys(columns, none)
         placeheld: dict[str, np.ndarray] = dict.fromkeys(columns, none)
         contradicted: dict[str, np.ndarray] = dict.fromkeys(columns, none)
+        # Per column whose content is judged: the events whose value contradicts its case
+        # (kept for when a late item came: its first value that is evidence of the case).
+        wrong_of: dict[str, np.ndarray] = {}
         for column in held:
             real = given(column)[at]  # (every event holding it is among `at`)
             there = real
             wrong = _contradicting(facts, column)
             if wrong is not None:  # (an item whose content contradicts its case: none)
+                wrong_of[column] = wrong
                 contradicted[column] = np.zeros(facts.n_cases, dtype=bool)
                 contradicted[column][cases[real & wrong[at]]] = True
                 there = real & ~wrong[at]
@@ -276,7 +281,12 @@ class MissingEvidence(Rule):
             came = np.flatnonzero(lacking[hit])
             if not len(came):
                 continue
-            where = facts.first_of(given(column))[rows[came]]
+            # (its first value that is evidence of the case: one contradicting it, maybe
+            # recorded before the approval or payout, is none)
+            evidence = given(column)
+            if column in wrong_of:
+                evidence = evidence & ~wrong_of[column]
+            where = facts.first_of(evidence)[rows[came]]
             at_times = pd.DatetimeIndex(stamps.take(where)).tz_convert("UTC").tz_localize(None)
             for i, eid, when in zip(came, eids.take(where), at_times, strict=True):
                 told[i].append(f"{name} (first recorded {moment(when)})")
