@@ -116,3 +116,31 @@ def test_the_table_names_real_cache_keys() -> None:
     # Keys are "events:..." or "cases:..." as CaseFacts.cached_keys names them.
     for keys in READS.values():
         assert all(k.startswith(("events:", "cases:")) for k in keys)
+
+
+def test_the_table_holds_what_a_rule_reads_under_another_setting(
+        log: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """missing-evidence with `evidence_due: approval` reads the approvals, rejections,
+    closes and requests, which it does not with the default: the table holds them too (it
+    was traced with the default alone, so the engine dropped them after the last rule
+    reading them before EV001, and EV001 computed them again): the engine, run with that
+    setting, drops nothing EV001 asks for before it runs."""
+    from dataclasses import replace
+
+    asked: dict[str, set[str]] = {}
+    check = RULES.get("EV001").check
+    default = load_policy(default_policy_path(), known_rules=RULES.known)
+
+    def traced(facts: CaseFacts) -> Any:
+        before = set(facts.cached_keys())
+        found = check(facts)
+        asked["EV001"] = set(facts.cached_keys()) - before
+        return found
+
+    monkeypatch.setattr(RULES.get("EV001"), "check", traced)
+    result = engine.run_rules(log, replace(default, evidence_due="approval"), RULES,
+                              as_of=datetime(2026, 11, 1, tzinfo=UTC))
+    assert not result.errors
+    assert any("after_approval" in f.evidence for f in result.findings
+               if f.rule == "EV001")  # (the setting at work)
+    assert asked["EV001"] <= READS["EV001"], asked["EV001"] - READS["EV001"]

@@ -5,10 +5,11 @@ codes and per-case columns that no later rule needs).
 The table (audit/rules/reads_table.py) is traced, not written by hand:
 `python -m audit.rules.reads` runs every rule of the catalogue on the bundled sample's
 exports with the default policy (and a refund window for every channel, which it leaves
-out) and records every cache key each rule asks for; a test fails
-when the table is stale. It is a hint for memory only: a column dropped and asked for again
-(a rule reading, on other data, what it did not read on the sample) is computed again, with
-the same values. A rule the table does not know keeps everything cached before it.
+out), and again with another value of a policy key (`VARIANTS`), and records every cache
+key each rule asks for (a rule naming that key among its options: in either run); a test
+fails when the table is stale. It is a hint for memory only: a column dropped and asked for
+again (a rule reading, on other data, what it did not read on the sample) is computed again,
+with the same values. A rule the table does not know keeps everything cached before it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from audit import canonical as C
 from audit.rules.base import Rule
 
 TABLE = Path(__file__).with_name("reads_table.py")
+VARIANTS: dict[str, dict[str, Any]] = {"evidence_due": {"evidence_due": "approval"}}
+"""Per policy key (an `Option.source`): the policy's fields set otherwise for a second
+trace of the rules naming it among their options (a setting reading facts the default
+does not: missing-evidence's `evidence_due: approval` reads the approvals, rejections,
+closes and requests). Each such rule's reads are those of both traces."""
 
 
 def kept_after(rules: Sequence[Rule], reads: dict[str, frozenset[str]]) -> list[
@@ -72,7 +78,9 @@ class _Traced(dict[str, Any]):
 def trace_reads() -> dict[str, frozenset[str]]:
     """Every rule of the catalogue run on the bundled sample's exports (default policy with a
     refund window of 30 days for every channel and finance as its exception approvers, the
-    sample's as-of date): the cache keys each asks for."""
+    sample's as-of date), and again with the policy changed as each of `VARIANTS` says:
+    the cache keys each asks for (a rule naming that variant's key among its options: in
+    either run)."""
     from importlib.resources import as_file, files
 
     from audit.demo import SAMPLE
@@ -93,12 +101,26 @@ def trace_reads() -> dict[str, frozenset[str]]:
     # them).
     policy = replace(policy, refund_window=dict.fromkeys(C.CHANNELS, timedelta(days=30)),
                      refund_window_exception_roles=("finance",))
-    facts = CaseFacts(log, policy, datetime.fromisoformat(meta["as_of"]))
+    as_of = datetime.fromisoformat(meta["as_of"])
+    reads = _trace(CaseFacts(log, policy, as_of), ruleset.all())
+    for key, fields in VARIANTS.items():
+        # (every rule run again, in order, as a run with that setting runs them: a rule
+        # reads what the rules before it did not leave cached; only those naming the key
+        # read anything else)
+        again = _trace(CaseFacts(log, replace(policy, **fields), as_of), ruleset.all())
+        for rule in ruleset.all():
+            if any(option.source == key for option in rule.options):
+                reads[rule.code] |= again[rule.code]
+    return reads
+
+
+def _trace(facts: Any, rules: Sequence[Rule]) -> dict[str, frozenset[str]]:
+    """`rules` run in turn on `facts` (a `CaseFacts`): the cache keys each asks for."""
     seen: set[str] = set()
     facts._sorted = _Traced("events:", seen)
     facts._columns = _Traced("cases:", seen)
     reads = {}
-    for rule in ruleset.all():
+    for rule in rules:
         seen.clear()
         # The shared work an earlier rule computed, computed again: what computing it reads
         # is read by each rule reading it (the one computing it first in a run may be
