@@ -169,7 +169,9 @@ LOGIC_VERSIONS = (
     "judge a refund's evidence at the approval its payout rests on (an item recorded after "
     "it late, named in `after_approval` with `approved_at` and "
     "`first_recorded_after_approval`, the approval cited; an approved case in progress "
-    "judged at once); with the default, `payout`, it finds what it found.",
+    "judged at once); with the default, `payout`, it finds what it found, save that a "
+    "late item's first record told and cited is its first value not contradicting its "
+    "case (before, an earlier one naming another case's order, say, was told).",
     "CF001-CF004 were raised to 4, SD004 and AP004 to 3, when the SOP reader came to read "
     "an event-based gateway of a joined collaboration waiting for a message or a timer "
     "(\"wait for 'refund paid' or a timeout\") as a choice its receiver waits on: the "
