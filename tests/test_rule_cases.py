@@ -858,6 +858,33 @@ def test_a_partial_repeat_does_not_hide_its_cases_larger_excess_over_the_charge(
                                "60.00 EUR beyond its captured 100.00 EUR)")}
 
 
+@pytest.mark.parametrize("select", [("DU001",), ("DU001", "EV005")], ids=["alone", "with EV005"])
+def test_duplicate_refund_alone_reads_the_excess_of_its_cases_charges(
+        select: tuple[str, ...], policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+    """duplicate-refund judged without refund-exceeds-charge adds up only the charges its
+    cases' payouts are on, not every charge of the log: the same amounts and messages as
+    where the two rules share the whole work. A on ch_1 as in the test above (C 40, A 60
+    and 60: 60.00 at risk, its excess over the charge); D passes ch_2 alone (an excess
+    duplicate-refund does not read); E and F pass ch_3 (F, owed 30, pays 30 and 30:
+    a repeat of 30.00 beyond the 10.00 its excess is)."""
+    log = {"C": _money_case("p1", 40, ("02", 40)),
+           "A": _money_case("p2", 100, ("03", 60), ("04", 60)),
+           "D": {**_money_case("p3", 150, ("05", 150)), "charge": "ch_2"},
+           "E": {**_money_case("p4", 50, ("02", 50)), "charge": "ch_3"},
+           "F": {**_money_case("p5", 30, ("03", 30), ("04", 30)), "charge": "ch_3"}}
+    policy = replace(policy_for({}), select=select)
+    result = run_rules(build_log(log, policy, source="DU001 alone"), policy, RULES,
+                       as_of=policy.as_of)
+    assert result.errors == []
+    found = {f.case_id: (f.amount_at_risk, f.message) for f in result.findings
+             if f.rule == "DU001"}
+    assert found == {
+        "A": (60.0, "60.00 EUR refunded again on ch_1, already refunded in case A (60.00 EUR "
+                    "at risk: the case's refunds took charge ch_1 60.00 EUR beyond its "
+                    "captured 100.00 EUR)"),
+        "F": (30.0, "30.00 EUR refunded again on ch_3, already refunded in case F")}
+
+
 def test_a_request_sent_twice_owes_its_amount_once_where_no_approval_states_one(
         policy_for: Callable[[dict[str, Any]], Policy]) -> None:
     """A charge of 100: one case receives the request for 50 twice, is approved with no

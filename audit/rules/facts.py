@@ -328,6 +328,10 @@ class CaseFacts:
             self._sorted[key] = SHARED_WORK[key](self)
         return self._sorted[key]
 
+    def holds(self, key: str) -> bool:
+        """Whether the shared work `key` was computed already (`shared`)."""
+        return key in self._sorted
+
     def codes(self, name: str) -> Codes:
         """Integer code of each sorted event's value of `name` (-1 where missing); equal
         values share a code. 32-bit (a log has fewer than 2**31 events): held for the run,

@@ -98,7 +98,12 @@ class RefundExceedsCharge(Rule):
         # part of what duplicate-refund reads)
         return list(excess_findings(facts))
 
-    def _check(self, facts: CaseFacts) -> list[Finding]:
+    def _check(self, facts: CaseFacts, cases: np.ndarray | None = None) -> list[Finding]:
+        """The findings (`excess_findings`); with `cases` (case codes), those of these
+        cases only, each as the whole run finds it: only the charges their payouts are on
+        are added up (a charge's sums read its own payouts and purchases alone), what
+        duplicate-refund reads where this rule is not judged (its cases found, not every
+        charge of the log)."""
         charged = ~np.asarray(facts.column(C.CHARGE_ID).isna(), dtype=bool)
         paid = facts.mask("paid")
         pay_at = np.flatnonzero(paid & charged)
@@ -111,6 +116,16 @@ class RefundExceedsCharge(Rule):
         codes, charge_ids = C.sorted_codes(ids)
         del ids
         pay_charge, buy_charge = codes[:len(pay_at)], codes[len(pay_at):]
+        if cases is not None:
+            # The charges the cases' payouts are on, every payout and purchase of them
+            # (other cases' too: the running sums cross cases); the codes keep their order.
+            wanted = np.zeros(facts.n_cases, dtype=bool)
+            wanted[cases] = True
+            on = np.zeros(len(charge_ids), dtype=bool)
+            on[pay_charge[wanted[facts.case_code[pay_at]]]] = True
+            kept_pay, kept_buy = on[pay_charge], on[buy_charge]
+            pay_at, pay_charge = pay_at[kept_pay], pay_charge[kept_pay]
+            buy_at, buy_charge = buy_at[kept_buy], buy_charge[kept_buy]
         n_cases = max(facts.n_cases, 1)
         # Event ids as positions: the text only of the events a finding names.
         values = (C.TIMESTAMP, C.AMOUNT, C.CURRENCY)
