@@ -76,7 +76,6 @@ READS: dict[str, frozenset[str]] = {
     "AP004": frozenset({
         "cases:currency",
         "cases:payouts_sum",
-        "events:case:concept:name",
         "events:channel of the case",
         "events:codes:channel of the case",
         "events:codes:concept:name",
