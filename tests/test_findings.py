@@ -103,3 +103,36 @@ def test_a_copy_of_a_shared_record_counts_as_the_record_in_the_fingerprint() -> 
         waiver = Waiver(rule="EV006", reason="r", approved_by="a", expires=date(2099, 1, 1),
                         fingerprint=given)
         assert WaiverStatus(waiver, frozenset({"EV006"})).matches(finding)
+
+
+def test_fingerprint_of_plain_ascii_texts_is_the_hash_of_their_json() -> None:
+    """The key put together in one piece where every text is printable ASCII without a
+    quote or backslash is json.dumps' own; a text that only looks like the key's own
+    punctuation (`a", "b`, a quote, a backslash, a tab, DEL, a non-ASCII letter), a copy's
+    id and ids that are not texts are hashed as json.dumps writes them."""
+    import hashlib
+    import json
+    import random
+
+    from audit.findings import fingerprint
+
+    def reference(name: str, case_id: str, event_ids: list[Any]) -> str:
+        key = json.dumps([name, case_id, sorted(event_ids)], ensure_ascii=True)
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    rng = random.Random(7)
+    printable = [chr(c) for c in range(0x20, 0x7f) if chr(c) not in '"\\@']
+    for _ in range(2000):
+        def text() -> str:
+            return "".join(rng.choice(printable) for _ in range(rng.randrange(1, 12)))
+        ids = [text() for _ in range(rng.randrange(1, 5))]
+        name, case_id = text(), text()
+        assert fingerprint(name, case_id, ids) == reference(name, case_id, ids)
+    for ids in (['a", "b'], ["a", "b"], ['a"'], ["a\\"], ["a\t"], ["a\x7f"], ["é"],
+                ["x", 'y", "z'], ['"', '"']):
+        for name, case_id in (("n", "c"), ('n"', "c"), ("n", "c\\"), ("n\n", "c")):
+            assert fingerprint(name, case_id, ids) == reference(name, case_id, ids)
+    assert fingerprint("n", "c", ['a", "b']) != fingerprint("n", "c", ["a", "b"])
+    assert fingerprint("n", "c", []) == reference("n", "c", [])
+    assert fingerprint("n", "c", ["x@c"]) == reference("n", "c", ["x"])  # (a copy's id)
+    assert fingerprint("n", "c", ["x@d"]) == reference("n", "c", ["x@d"])
