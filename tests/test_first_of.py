@@ -138,3 +138,28 @@ def test_the_facts_first_of_skips_events_without_a_case() -> None:
     assert facts.first_of(every).tolist() == [0, 4]
     caseless = facts.case_code == -1  # one event of six: the sparse form
     assert facts.first_of(caseless).tolist() == [-1, -1]
+
+
+def test_rows_of_cases_are_the_events_whose_case_is_chosen() -> None:
+    """`CaseFacts.rows_of_cases` (the spans of the chosen cases put together) gives the
+    positions a pass over every event's case gives, ascending: any choice of cases, in any
+    order, with repeats, none; and with an event of no case (code -1), where the pass reads
+    it as the last case's, the same as the pass."""
+    policy = load_policy(default_policy_path(), known_rules=default_rules().known)
+    cases = {f"C{i}": [{"a": "Receive refund request"}, {"a": "Approve refund"},
+                       {"a": "Execute payout"}][:1 + i % 3] for i in range(1, 13)}
+    rng = np.random.default_rng(3)
+    for caseless in (False, True):
+        log = build_log(cases, policy)
+        if caseless:
+            log.loc[log["case:concept:name"] == "C12", "case:concept:name"] = None
+        assert policy.as_of is not None
+        facts = CaseFacts(log, policy, policy.as_of)
+        assert (facts._case_spans is None) == caseless
+        for _ in range(200):
+            chosen = rng.integers(0, facts.n_cases, int(rng.integers(0, 2 * facts.n_cases)))
+            mask = np.zeros(facts.n_cases, dtype=bool)
+            mask[chosen] = True
+            passed = np.flatnonzero(mask[facts.case_code])
+            got = facts.rows_of_cases(chosen.astype(np.int64))
+            assert got.tolist() == passed.tolist()
