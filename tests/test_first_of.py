@@ -163,3 +163,39 @@ def test_rows_of_cases_are_the_events_whose_case_is_chosen() -> None:
             passed = np.flatnonzero(mask[facts.case_code])
             got = facts.rows_of_cases(chosen.astype(np.int64))
             assert got.tolist() == passed.tolist()
+
+
+def test_case_positions_by_the_sorted_bytes_are_those_a_scan_finds() -> None:
+    """`CaseFacts.case_positions` by a binary search of the case ids as fixed-width bytes
+    (`_sorted_positions`) gives, in the order asked, the position of each asked id that is
+    a case (a repeated one as often), as a scan does: ids of other lengths, prefixes of
+    each other, non-ASCII, empty; ids not there. Where it cannot apply (ids too long, a
+    NUL, a missing or non-text id) `_fixed_bytes` and `_sorted_positions` say so (None)."""
+    import pyarrow as pa
+
+    from audit.rules.facts import _fixed_bytes, _sorted_positions
+
+    rng = np.random.default_rng(11)
+    alphabet = ["a", "b", "z", "0", "9", "-", "é", "中", "😀", " "]
+    for _ in range(200):
+        texts = {"".join(rng.choice(alphabet, int(rng.integers(0, 6))))
+                 for _ in range(int(rng.integers(1, 40)))}
+        ids = sorted(texts)  # (code point order: the case ids' order)
+        keys = _fixed_bytes(pa.array(ids, type=pa.string()))
+        assert keys is not None
+        asked = [str(rng.choice(ids)) if rng.random() < 0.6 else
+                 "".join(rng.choice(alphabet, int(rng.integers(0, 7))))
+                 for _ in range(int(rng.integers(1, 20)))]
+        expected = [ids.index(a) for a in asked if a in ids]
+        got = _sorted_positions(keys, pd.Index(asked, dtype=object))
+        assert got is not None and got.tolist() == expected
+    assert _fixed_bytes(pa.array(["a" * 33])) is None
+    assert _fixed_bytes(pa.array(["a\x00"])) is None
+    assert _fixed_bytes(pa.array(["a", None])) is None
+    keys = _fixed_bytes(pa.array(["a", "b"]))
+    assert keys is not None
+    assert _sorted_positions(keys, pd.Index(["a", None], dtype=object)) is None
+    assert _sorted_positions(keys, pd.Index([1, 2])) is None
+    assert _sorted_positions(keys, pd.Index(["b", "a" * 40], dtype=object)) is None
+    sliced = _fixed_bytes(pa.array(["x", "ab", "abc", "b"]).slice(1, 2))
+    assert sliced is not None and sliced.tolist() == [b"ab", b"abc"]

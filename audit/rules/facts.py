@@ -1208,10 +1208,27 @@ class CaseFacts:
             return [t for t in (known[i] for i in event_ids) if not pd.isna(t)]
         return list(self.event_times(event_ids).dropna())
 
+    @cached_property
+    def _case_keys(self) -> np.ndarray[Any, Any] | None:
+        """The case ids (Arrow texts, sorted) as fixed-width bytes (`_fixed_bytes`), made
+        once, for `case_positions`' binary search (about 10 MB at 1M cases); None where
+        they are no Arrow texts, are too long, hold a NUL or are not strictly ascending as
+        bytes (UTF-8 orders as code points do)."""
+        data = getattr(self.case_ids.array, "_pa_array", None)
+        keys = None if data is None else _fixed_bytes(data)
+        if keys is None or (len(keys) > 1 and not bool((keys[1:] > keys[:-1]).all())):
+            return None
+        return keys
+
     def case_positions(self, cases: pd.Index | None) -> Ints | None:
         """The positions in `case_ids` of those of `cases` that are there (None for None)."""
         if cases is None or not len(cases) or not self.n_cases:
             return None
+        keyed = self._case_keys
+        if keyed is not None:
+            found = _sorted_positions(keyed, cases)
+            if found is not None:
+                return found
         probed = _probe_positions(self.case_ids, cases)
         if probed is not None:
             return probed
@@ -1250,6 +1267,62 @@ def channels_of_cases(log: pd.DataFrame, policy: Policy,
 
     return CaseFacts(C.completions(log), policy,
                      as_of or datetime.now(UTC)).channel_of_cases()
+
+
+_KEY_WIDTH = 32
+"""The longest case id (in UTF-8 bytes) `_fixed_bytes` holds: at most 32 MB at 1M cases."""
+
+
+def _fixed_bytes(data: Any) -> np.ndarray[Any, Any] | None:
+    """Arrow texts as a NumPy array of fixed-width bytes (each text's UTF-8, NUL-padded),
+    made from Arrow's buffers, no Python text per value; None where `data` is no Arrow
+    text array, holds a missing value or a NUL (which the padding could not tell apart),
+    or a text longer than `_KEY_WIDTH` bytes."""
+    import pyarrow as pa
+
+    if isinstance(data, pa.ChunkedArray):
+        data = data.combine_chunks()
+    if not isinstance(data, pa.Array) or not (
+            pa.types.is_string(data.type) or pa.types.is_large_string(data.type)) \
+            or data.null_count:
+        return None
+    offset_type = np.int64 if pa.types.is_large_string(data.type) else np.int32
+    offsets = np.frombuffer(data.buffers()[1], dtype=offset_type)[
+        data.offset:data.offset + len(data) + 1].astype(np.int64)
+    lengths = np.diff(offsets)
+    width = int(lengths.max()) if len(lengths) else 0
+    if width > _KEY_WIDTH:
+        return None
+    raw = np.frombuffer(data.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] \
+        if data.buffers()[2] is not None and len(lengths) else np.zeros(0, dtype=np.uint8)
+    if raw.size and not bool(raw.all()):  # (a NUL)
+        return None
+    width = max(width, 1)
+    table = np.zeros((len(lengths), width), dtype=np.uint8)
+    starts = offsets[:-1] - offsets[0]
+    for column in range(width):  # (byte by byte: no temporary of a position per byte)
+        longer = np.flatnonzero(lengths > column)
+        table[longer, column] = raw[starts[longer] + column]
+    return table.view(f"S{width}").ravel()
+
+
+def _sorted_positions(keys: np.ndarray[Any, Any], wanted: pd.Index) -> Ints | None:
+    """The positions in the sorted case ids `keys` (`CaseFacts._case_keys`) of those of
+    `wanted` that are there, in the order of `wanted` (a repeated one as often): a binary
+    search of the few wanted in the fixed-width bytes, where `_probe_positions` hashed every
+    case id per look-up (about 15 ms at 1M cases, some thirty look-ups a run). None where
+    `wanted` are not all texts (or hold a NUL, or are too long)."""
+    import pyarrow as pa
+
+    try:
+        asked = pa.array(np.asarray(wanted, dtype=object), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    sought = _fixed_bytes(asked)
+    if sought is None:
+        return None
+    where = np.minimum(np.searchsorted(keys, sought), len(keys) - 1)
+    return np.asarray(where[keys[where] == sought], dtype=np.int64)
 
 
 def _probe_positions(ids: pd.Index, wanted: pd.Index) -> Ints | None:
