@@ -38,8 +38,12 @@ def _finalize(value: object) -> object:
     """Every value the template writes: a text from the input with its invisible direction
     controls and its control characters shown (`shown_all_controls`: a NUL or U+0001 is no
     character of an HTML document), cut where longer than `REPORT_VALUE`; our own markup
-    (CSS, JS, sanitised SVG, JSON) as it is."""
+    (CSS, JS, sanitised SVG, JSON) as it is. A short text of printable ASCII alone (no
+    control, no direction control: most of the report's 390k values at 100k cases) is
+    what those give back, and is given back without their calls and searches."""
     if type(value) is str:
+        if value.isascii() and value.isprintable() and len(value) <= REPORT_VALUE:
+            return value
         return shown_all_controls(cut(value, REPORT_VALUE))
     return value
 

@@ -1922,3 +1922,31 @@ def test_the_evidence_durations_are_shown_in_words_with_their_iso_text_as_title(
     # No evidence value on the page is a raw ISO duration any more.
     assert not [dd for dd in page.xpath('//td[@class="evidence"]/dl/dd')
                 if re.fullmatch(r"P[\dDTHMS.]+", dd.xpath("string()"))]
+
+
+def test_finalize_gives_printable_ascii_as_the_full_path_does() -> None:
+    """The report's finalizer gives a short text of printable ASCII back as it is, as
+    `shown_all_controls(cut(...))` does; every other text (controls, tab and line breaks,
+    DEL, direction controls, non-ASCII, longer than REPORT_VALUE) goes the full way, and
+    our own markup is left alone."""
+    import random
+
+    from markupsafe import Markup
+
+    from audit.ingest.sizes import REPORT_VALUE, cut
+    from audit.safety import shown_all_controls
+    from reports.html import _finalize
+
+    rng = random.Random(13)
+    alphabet = ["a", "Z", " ", "~", "<", "&", '"', "\t", "\n", "\r", "\x00", "\x01", "\x0b",
+                "\x1b", "\x7f", "é", "\u202e", "\u200f", "\u2028", "😀"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 8)))
+        assert _finalize(text) == shown_all_controls(cut(text, REPORT_VALUE))
+    for text in ("x" * REPORT_VALUE, "x" * (REPORT_VALUE + 1), "é" * (REPORT_VALUE + 1)):
+        assert _finalize(text) == shown_all_controls(cut(text, REPORT_VALUE))
+    assert _finalize("x" * (REPORT_VALUE + 1)) != "x" * (REPORT_VALUE + 1)
+    assert _finalize("a\x1bb") == "a[U+001B]b"
+    markup = Markup("<b>\x1b</b>")
+    assert _finalize(markup) is markup
+    assert _finalize(7) == 7
