@@ -1950,3 +1950,31 @@ def test_finalize_gives_printable_ascii_as_the_full_path_does() -> None:
     markup = Markup("<b>\x1b</b>")
     assert _finalize(markup) is markup
     assert _finalize(7) == 7
+
+
+def test_short_time_of_a_whole_utc_second_is_what_moment_tells() -> None:
+    """The report's times cut from a whole second's ISO text in UTC read as `moment` tells
+    them; other texts (a fraction, another zone, no zone, a date that is none, a year
+    outside pandas') go through `moment` itself, as before."""
+    import random
+
+    import pytest
+
+    from audit.words import moment
+    from reports.view import short_time
+
+    rng = random.Random(17)
+    for _ in range(2000):
+        text = (f"{rng.randrange(1678, 2262):04d}-{rng.randrange(1, 13):02d}-"
+                f"{rng.randrange(1, 29):02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:"
+                f"{rng.randrange(60):02d}+00:00")
+        assert short_time(text) == moment(text)
+    for text in ("2026-08-19T12:23:16.250000+00:00", "2026-08-19T12:23:16+02:00",
+                 "2026-08-19T12:23:16", "2026-08-19T12:23:16Z", "2024-02-29T00:00:00+00:00"):
+        assert short_time(text) == moment(text)
+    assert short_time(None) == short_time("") == ""
+    assert short_time("1500-01-01T00:00:00+00:00") == moment("1500-01-01T00:00:00+00:00")
+    with pytest.raises(ValueError):
+        moment("2026-02-30T00:00:00+00:00")
+    with pytest.raises(ValueError):
+        short_time("2026-02-30T00:00:00+00:00")
