@@ -136,3 +136,16 @@ def test_fingerprint_of_plain_ascii_texts_is_the_hash_of_their_json() -> None:
     assert fingerprint("n", "c", []) == reference("n", "c", [])
     assert fingerprint("n", "c", ["x@c"]) == reference("n", "c", ["x"])  # (a copy's id)
     assert fingerprint("n", "c", ["x@d"]) == reference("n", "c", ["x@d"])
+
+
+def test_a_fingerprint_of_ids_given_as_an_array_is_that_of_the_list() -> None:
+    """The fast path's test of "any ids" is by length, so ids given as a numpy array (no
+    rule does, but the function takes any sequence) are fingerprinted as the same list
+    (`if event_ids` raised ValueError for an array of two or more)."""
+    import numpy as np
+
+    from audit.findings import fingerprint
+
+    for ids in (["a"], ["b", "a"], ["x", "y", "z"]):
+        as_array: Any = np.array(ids)
+        assert fingerprint("n", "c", as_array) == fingerprint("n", "c", ids)

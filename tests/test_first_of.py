@@ -8,6 +8,7 @@ slot)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -199,3 +200,24 @@ def test_case_positions_by_the_sorted_bytes_are_those_a_scan_finds() -> None:
     assert _sorted_positions(keys, pd.Index(["b", "a" * 40], dtype=object)) is None
     sliced = _fixed_bytes(pa.array(["x", "ab", "abc", "b"]).slice(1, 2))
     assert sliced is not None and sliced.tolist() == [b"ab", b"abc"]
+
+
+
+@pytest.mark.parametrize(("ids", "expected"), [(["b", "a", "c"], [1, 0, 2]),
+                                               (["a", "b", "b", "c"], None)])
+def test_case_positions_where_the_case_ids_are_not_strictly_ascending(
+        ids: list[str], expected: list[int] | None) -> None:
+    """Case ids not strictly ascending as bytes (unsorted, or a repeated id) take no binary
+    search (`_case_keys` None): `case_positions` finds each asked id where a scan does (a
+    binary search of ["b", "a", "c"] finds "a" nowhere and "b" at 2)."""
+    policy = load_policy(default_policy_path())
+    facts = CaseFacts(pd.DataFrame(), policy, datetime(2026, 10, 15, tzinfo=UTC))
+    index = pd.Index(ids, dtype="string[pyarrow]")
+    facts.__dict__["_order_and_codes"] = (None, np.zeros(0, dtype=np.int64), index)
+    assert facts._case_keys is None
+    got = facts.case_positions(pd.Index(["a", "b", "c", "z"], dtype=object))
+    assert got is not None
+    if expected is not None:
+        assert got.tolist() == expected
+    else:  # (a repeated id: each asked id found, at a place holding it)
+        assert sorted({ids[i] for i in got.tolist()}) == ["a", "b", "c"]
