@@ -111,7 +111,8 @@ TIMESTAMP_OF: dict[str, str] = {
     "DQ003": "the earliest of the payouts it cites",
     "DQ004": "the earliest of the events it cites (those stating another channel)",
     "DU001": "the earliest of the case's payouts that repeat an earlier case's",
-    "DU002": "the case's first payout (the refund paid on the reused receipt)",
+    "DU002": "the case's first payout (the refund paid on the reused receipt); where "
+             "approved and not paid, its standing approval",
     "EV001": "the case's first request (its first payout where it has no request)",
     "EV002": "the case's first payout",
     "EV003": "the case's last approval",
@@ -148,7 +149,7 @@ EVIDENCE_KEYS: dict[str, tuple[str, ...]] = {
     "DQ004": ("channel", "others", "events_of_other_channels"),
     "DU001": ("key", "earlier_case", "amount", "currency"),
     "DU002": ("receipts", "compared_as", "sharing_cases", "sharing_cases_n", "earlier_cases",
-              "earlier_cases_n", "amount", "currency"),
+              "earlier_cases_n", "amount", "currency", "approved_not_paid"),
     "EV001": ("channel", "missing", "after_payout", "after_approval", "placeholder",
               "contradicted", "paid_at", "first_recorded_after_payout", "approved_at",
               "first_recorded_after_approval"),

@@ -936,7 +936,8 @@ def test_cases_sharing_a_receipt_are_cut_together_on_both_engines(cluster: Any) 
     """receipt-reused compares the receipts of every case: two cases of their own charges
     and orders holding one receipt (written `R-000123` and `r - 123`) are in one partition,
     so a worker finds the later one as the whole log does (without the receipt's link the
-    two fell into two partitions and neither worker saw the reuse)."""
+    two fell into two partitions and neither worker saw the reuse); so are a case paid and
+    one approved on its receipt and not paid, found at its approval."""
     from dataclasses import replace as replaced
 
     from audit.policy import load_policy
@@ -950,15 +951,21 @@ def test_cases_sharing_a_receipt_are_cut_together_on_both_engines(cluster: Any) 
             {"a": "Collect evidence", "ev": {"receipt": receipt}},
             {"a": "Approve refund"}, {"a": "Execute payout"}]}
 
+    approved = events("R-0008", 5)
+    approved["events"] = approved["events"][:-1]  # (no payout)
     log = build_log({"A": events("R-000123", 1), "B": events("R-7", 2),
-                     "C": events("R-8", 3), "D": events("r - 123", 4)}, policy)
+                     "C": events("R-8", 3), "D": events("r - 123", 4), "E": approved},
+                    policy)
     parts = partition_log(log, 4)
     assert len(parts) == 3
     (together,) = [p for p in parts if "A" in set(p[C.CASE].astype(str))]
     assert set(together[C.CASE].astype(str)) == {"A", "D"}
+    (together,) = [p for p in parts if "E" in set(p[C.CASE].astype(str))]
+    assert set(together[C.CASE].astype(str)) == {"C", "E"}
     local = _alike_on_both_engines(log, policy, cluster)
-    assert [(f.case_id, f.evidence["earlier_cases"]) for f in local.findings
-            if f.rule == "DU002"] == [("D", ["A"])]
+    assert [(f.case_id, f.evidence["earlier_cases"], f.evidence["approved_not_paid"])
+            for f in local.findings if f.rule == "DU002"] == [("D", ["A"], False),
+                                                              ("E", ["C"], True)]
 
 
 def test_receipts_naming_no_receipt_link_no_cases() -> None:

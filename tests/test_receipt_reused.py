@@ -52,7 +52,7 @@ def test_a_receipt_planted_again_in_the_sample_is_found_in_the_later_case(
         "receipts": ["Receipt-CS38.JPG"], "compared_as": ["receipt-cs38.jpg"],
         "sharing_cases": ["CS0000038", "CS0000015"], "sharing_cases_n": [2],
         "earlier_cases": ["CS0000038"], "earlier_cases_n": [1], "amount": 212.56,
-        "currency": "EUR"}
+        "currency": "EUR", "approved_not_paid": False}
     assert "already refunded in case CS0000038 (paid 2026-07-23 08:37:40 UTC)" in str(
         found[0]["message"])
     # Every other finding as before (the planted values are still receipts: no
@@ -255,3 +255,86 @@ def test_check_warns_of_the_cases_holding_a_generic_receipt(tmp_path: Path) -> N
         "receipt (evidence:receipt) held by more than 10 cases, a generic value (a file "
         "name, a placeholder), not one receipt (thresholds.receipt_max_cases) ("
         + ", ".join(holders[:5]) + f" and {len(holders) - 5} more)"]
+
+
+def _approved(day: int, receipts: list[str], *after: str, **case: Any) -> dict[str, Any]:
+    """An offline case asking on `day`, approved, not paid; then the activities `after`."""
+    return {"channel": "offline", **case, "events": [
+        {"a": "Receive refund request", "t": f"2026-07-{day:02d}T09:00Z"},
+        *({"a": "Collect evidence", "ev": {"receipt": r}} for r in receipts),
+        {"a": "Approve refund"}, *({"a": a} for a in after)]}
+
+
+def test_a_case_approved_not_paid_on_a_receipt_already_refunded_is_found_at_its_approval(
+        ) -> None:
+    """A paid on R-123, then B approved on it and not paid: the approval decided to pay a
+    receipt already refunded, the last point to stop it. B is found, timed at its approval
+    and citing it, its approved amount at risk, the message saying approved, not paid.
+    (Before: nothing; approved-not-paid told B as a wait to pay, not as a reuse.)"""
+    found = _run({"A": _offline(1, ["R-000123"]), "B": _approved(5, ["r-123"], amount=45)})
+    assert [(f.case_id, f.amount_at_risk, f.currency) for f in found] == [("B", 45.0, "EUR")]
+    f = found[0]
+    assert f.timestamp == "2026-07-05T11:00:00+00:00"  # (B's approval)
+    assert f.event_ids == ["B-02", "B-03", "A-02"]  # (its receipt, its approval, A's)
+    assert f.message == (
+        "refund of 45.00 EUR approved and not paid on a reused receipt: receipt r-123 "
+        "already refunded in case A (paid 2026-07-01 12:00:00 UTC); held by 2 cases: A, B")
+    assert f.evidence["earlier_cases"] == ["A"]
+    assert f.evidence["sharing_cases"] == ["A", "B"]
+    assert f.evidence["approved_not_paid"] is True
+
+
+def test_a_case_approved_then_rejected_or_closed_on_a_reused_receipt_is_not_found() -> None:
+    """An approval a later rejection withdrew, or a later close ended (as missing-evidence's
+    evidence_due: approval reads an approval standing), decides no payment: nothing found."""
+    for after in ("Reject refund", "Close ticket"):
+        found = _run({"A": _offline(1, ["R-7"]), "B": _approved(5, ["R-7"], after)})
+        assert found == [], after
+    # Rejected, then approved again on appeal: the approval stands.
+    found = _run({"A": _offline(1, ["R-7"]),
+                  "B": _approved(5, ["R-7"], "Reject refund", "Approve refund")})
+    assert [(f.case_id, f.timestamp) for f in found] == [("B", "2026-07-05T13:00:00+00:00")]
+
+
+def test_a_paid_case_after_an_earlier_approval_not_paid_is_the_reuse() -> None:
+    """B approved on R-7 on 1 July and not paid; A paid on it on 5 July: the payout is the
+    harm, A is found (at its payout, its payout at risk), B, first on the receipt, is not.
+    (Before: nothing, A the only payout on the receipt.)"""
+    found = _run({"B": _approved(1, ["R-7"]), "A": _offline(5, ["R-7"], amount=60)})
+    assert [(f.case_id, f.amount_at_risk, f.timestamp) for f in found] == [
+        ("A", 60.0, "2026-07-05T12:00:00+00:00")]
+    assert found[0].message == (
+        "refund of 60.00 EUR paid on a reused receipt: receipt R-7 already approved in "
+        "case B (approved 2026-07-01 11:00:00 UTC, not paid); held by 2 cases: B, A")
+    assert found[0].evidence["approved_not_paid"] is False
+    assert found[0].evidence["earlier_cases"] == ["B"]
+
+
+def test_an_approval_not_paid_within_the_receipts_sale_is_a_partial_return() -> None:
+    """A and B name the same till sale of 50.00: A paid 30.00, B approved 20.00 is within
+    it (nothing); approved 40.00 passes it by 20.00, at risk 20.00."""
+    sale = {"a": "Record store sale", "t": "2026-06-20T09:00Z"}
+
+    def with_sale(case: dict[str, Any]) -> dict[str, Any]:
+        return {**case, "charged": 50, "events": [sale, *case["events"]]}
+
+    a = with_sale(_offline(1, ["R-555"], amount=30))
+    assert _run({"A": a, "B": with_sale(_approved(5, ["R-555"], amount=20))}) == []
+    found = _run({"A": a, "B": with_sale(_approved(5, ["R-555"], amount=40))})
+    assert [(f.case_id, f.amount_at_risk) for f in found] == [("B", 20.0)]
+    assert "(20.00 EUR of it at risk: the receipt's sale was 50.00 EUR)" in found[0].message
+
+
+def test_approvals_and_payouts_on_one_receipt_are_taken_in_time_order() -> None:
+    """A paid on 1 July, B approved on 3 July (not paid), C paid on 5 July: B is found
+    after A, C after both (its message naming A paid and B approved). Two approvals alone,
+    no payout on the receipt, refunded nothing yet: not found (approved-not-paid waits on
+    them)."""
+    found = _run({"A": _offline(1, ["R-3"]), "B": _approved(3, ["R-3"]),
+                  "C": _offline(5, ["R-3"])})
+    assert [(f.case_id, f.evidence["earlier_cases"], f.evidence["approved_not_paid"])
+            for f in found] == [("B", ["A"], True), ("C", ["A", "B"], False)]
+    assert ("already refunded or approved in cases A (paid 2026-07-01 12:00:00 UTC), B "
+            "(approved 2026-07-03 11:00:00 UTC, not paid); held by 3 cases: A, B, C"
+            in found[1].message)
+    assert _run({"X": _approved(1, ["R-4"]), "Y": _approved(3, ["R-4"])}) == []

@@ -198,6 +198,27 @@ EXAMPLES: dict[str, Example] = {
                             "sharing_cases": ["A", "B", "D"], "sharing_cases_n": [3],
                             "earlier_cases": ["A"], "earlier_cases_n": [1],
                             "currency": "EUR"}}}),
+    "DU002-approved": Example(
+        # C, approved on A's receipt and not paid, is found at its approval, its approved
+        # amount at risk; D's approval a rejection withdrew, E's a close ended: nothing.
+        {"A": {"channel": "offline", "amount": 45, "start": "2026-07-01T08:00Z",
+               "events": [{"a": REQ}, {"a": EVI, "ev": {"receipt": "R-123"}}, {"a": APP},
+                          {"a": PAY}]},
+         "C": {"channel": "offline", "amount": 45, "start": "2026-07-12T08:00Z",
+               "events": [{"a": REQ}, {"a": EVI, "ev": {"receipt": "R-123"}}, {"a": APP}]},
+         "D": {"channel": "offline", "start": "2026-07-13T08:00Z",
+               "events": [{"a": REQ}, {"a": EVI, "ev": {"receipt": "R-123"}}, {"a": APP},
+                          {"a": REJ}]},
+         "E": {"channel": "offline", "start": "2026-07-14T08:00Z",
+               "events": [{"a": REQ}, {"a": EVI, "ev": {"receipt": "R-123"}}, {"a": APP},
+                          {"a": CLOSE}]}},
+        {"C": {"event_ids": ["C-02", "C-03", "A-02"], "amount_at_risk": 45.0,
+               "timestamp": "2026-07-12T10:00:00+00:00",
+               "message": "refund of 45.00 EUR approved and not paid on a reused receipt: "
+                          "receipt R-123 already refunded in case A (paid 2026-07-01 "
+                          "11:00:00 UTC); held by 4 cases: A, C, D, E",
+               "evidence": {"sharing_cases": ["A", "C", "D", "E"], "earlier_cases": ["A"],
+                            "approved_not_paid": True, "currency": "EUR"}}}),
     "EV001": Example(
         {"V1": {"channel": "offline", "events": [
             {"a": "Record store sale"}, {"a": REQ},

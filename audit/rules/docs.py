@@ -179,6 +179,12 @@ LOGIC_VERSIONS = (
     "sent after the timer dropped. Before, a taken timer left the message unread, the "
     "joined net was unsound and the pool with the most tasks was read alone (the other "
     "pools' tasks tasks of no SOP, their performers unjudged).",
+    "DU002 was raised "
+    "to 2 when it came to find a case approved and not paid on a receipt another case was "
+    "paid on (timed at its standing approval, the amount approved at risk, `approved_not_paid` "
+    "in its evidence, true; an approval withdrawn by a rejection or ended by a close is "
+    "none), and a refund paid after such an approval as a reuse of it (before, both were no "
+    "finding); every finding's evidence holds `approved_not_paid`.",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

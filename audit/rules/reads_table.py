@@ -180,13 +180,17 @@ READS: dict[str, frozenset[str]] = {
         "events:time:timestamp",
     }),
     "DU002": frozenset({
+        "cases:approvals_min_amount",
         "cases:currency",
         "cases:payout_eid",
         "cases:payout_time",
         "events:event:id",
         "events:evidence:receipt",
         "events:first:payout",
+        "events:mask:approve,second-approve",
+        "events:mask:reject,close",
         "events:shared:receipt-reused:held",
+        "events:time:timestamp",
     }),
     "EV001": frozenset({
         "cases:approvals_last_time",

@@ -15,6 +15,7 @@ from audit.rules.base import Option, Rule
 from audit.rules.evidence.ev001_missing_evidence import (
     _placeholders,
     arrow_texts,
+    standing_approvals,
     value_codes,
 )
 from audit.rules.facts import CaseFacts, shared_work
@@ -114,46 +115,57 @@ def _keys_of(uniques: Any) -> np.ndarray:
 class ReceiptReused(Rule):
     """What it checks:
     One store receipt refunded in two or more cases: the same `evidence:receipt` held by
-    cases that each paid a refund (a successful payout). The cases are taken in the order
-    of their first successful payout (a payout without a time last, then by case id): the
-    first refund on the receipt is the one it was bought for; every later case paying on
-    it gets a finding, its amount at risk its successful payouts in its currency (as
-    `amount-mismatch` adds them), or, where it paid none in its currency, in its first
-    payout's (as `duplicate-refund` reports a repeat: paid 100.00 USD only, 100.00 USD).
-    Partial returns: where the cases holding the receipt that hold a purchase (`Record
-    store sale`, not failed, reversed or pending, stating an amount in its case's currency)
-    all hold one of the same amount, that is the receipt's sale, and a later case is found
-    only where the payouts on the receipt, added up in order in that currency, pass it, for
-    the part beyond it (a sale of 50.00 returned as 30.00 and 20.00: nothing; as 30.00 and
-    40.00: the second, 20.00 at risk, as the message says). Purchases of different amounts
-    (or currencies) are two sales, one receipt presented for another purchase: the later
-    case is found at risk whole, as it is where none holds a purchase or a payout on the
-    receipt states no amount or another currency (the sale is not known to be passed or
-    not: two partial returns of one receipt then look like a reuse, see Options). Receipts
-    are compared as the receipt they name, not as typed: Unicode's compatibility form
-    (NFKC), in any letter case, white space removed except between two digits, where it
-    separates them (a run of it is one space), and the leading zeros of
-    each run of digits dropped, not those of a decimal fraction (`R-0012`, `r-12` and
-    `R - 012` are one receipt; `R 12` is `R12`, another; `S1 0023` is store 1's receipt 23,
-    not `S10 023`; a till number stored as a number by a spreadsheet, `123` for `000123`,
-    is one receipt with it; `1.05` is not `1.5`). Any other character counts (`12-345` is
-    not `123-45`; `receipt-17.jpg` and `receipt-17.png` are two documents). A value holding
-    no digit (`receipt.jpg`, `scan`), or no digit but zeros (`0`, `000`, `R-000`: a blank
-    till number exported as zero), names no receipt, and a placeholder (`n/a`, `-`, as
-    `missing-evidence` reads one) none either: none of them is compared. A receipt held by
-    more cases than `receipt_max_cases` (see Options) is generic, not one receipt, and not
-    compared either. A receipt named on any event of a case, at any time, counts
-    (presented late, it was presented). The finding names every case holding the receipt
-    (`sharing_cases`, this one too, in the order above, then the cases not paid by case
-    id), those paid on it before (`earlier_cases`), the receipt as this case wrote it
-    (`receipts`) and as compared (`compared_as`), and cites this case's first event holding
-    it, its first payout and the earlier cases' first events holding it (the first 5). A
-    case holding two reused receipts gets one finding naming both (`receipts`,
-    `compared_as`, `sharing_cases_n` and `earlier_cases_n` are lists, a value per receipt;
-    its amount at risk counted once, the larger of the receipts' where each is a part
-    beyond a sale). The evidence lists the first 100 cases of each (`sharing_cases_n` and
-    `earlier_cases_n` count them all), the message names the first 5 ("and 3 other
-    cases").
+    cases that each paid a refund (a successful payout), or were approved to (an approval,
+    either level, not yet paid and standing: not withdrawn by a later rejection or ended by
+    a later close, as `missing-evidence` with `evidence_due: approval` reads one; an
+    approval without a time is not placed, not taken). The cases are taken in the order of
+    their first successful payout, or of that standing approval where not paid (a payout
+    without a time last, then by case id): the first use of the receipt is the one it was
+    bought for; every later case paying on it gets a finding, timed at its first payout, its
+    amount at risk its successful payouts in its currency (as `amount-mismatch` adds them),
+    or, where it paid none in its currency, in its first payout's (as `duplicate-refund`
+    reports a repeat: paid 100.00 USD only, 100.00 USD). A later case approved and not paid
+    gets one where a case before it was paid on the receipt (the last point to stop the
+    second refund: "refund of 45.00 EUR approved and not paid on a reused receipt"), timed
+    at that approval and citing it, its amount at risk the amount approved (as
+    `approved-not-paid` states it: the least of its approvals in its currency), its
+    evidence's `approved_not_paid` true. A case approved first and not paid leaves the
+    refund paid on the receipt after it found (the payout is the harm: "already approved in
+    case B (approved ..., not paid)"); approvals alone, none paid on the receipt, are no
+    finding (nothing refunded yet). Partial returns: where the cases holding the receipt
+    that hold a purchase (`Record store sale`, not failed, reversed or pending, stating an
+    amount in its case's currency) all hold one of the same amount, that is the receipt's
+    sale, and a later case is found only where the payouts on the receipt (and amounts
+    approved, of cases not paid), added up in order in that currency, pass it, for the part
+    beyond it (a sale of 50.00 returned as 30.00 and 20.00: nothing; as 30.00 and 40.00: the
+    second, 20.00 at risk, as the message says). Purchases of different amounts (or
+    currencies) are two sales, one receipt presented for another purchase: the later case is
+    found at risk whole, as it is where none holds a purchase or a payout on the receipt
+    states no amount or another currency (the sale is not known to be passed or not: two
+    partial returns of one receipt then look like a reuse, see Options). Receipts are
+    compared as the receipt they name, not as typed: Unicode's compatibility form (NFKC), in
+    any letter case, white space removed except between two digits, where it separates them
+    (a run of it is one space), and the leading zeros of each run of digits dropped, not
+    those of a decimal fraction (`R-0012`, `r-12` and `R - 012` are one receipt; `R 12` is
+    `R12`, another; `S1 0023` is store 1's receipt 23, not `S10 023`; a till number stored
+    as a number by a spreadsheet, `123` for `000123`, is one receipt with it; `1.05` is not
+    `1.5`). Any other character counts (`12-345` is not `123-45`; `receipt-17.jpg` and
+    `receipt-17.png` are two documents). A value holding no digit (`receipt.jpg`, `scan`),
+    or no digit but zeros (`0`, `000`, `R-000`: a blank till number exported as zero), names
+    no receipt, and a placeholder (`n/a`, `-`, as `missing-evidence` reads one) none either:
+    none of them is compared. A receipt held by more cases than `receipt_max_cases` (see
+    Options) is generic, not one receipt, and not compared either. A receipt named on any
+    event of a case, at any time, counts (presented late, it was presented). The finding
+    names every case holding the receipt (`sharing_cases`, this one too, in the order above,
+    then the cases neither paid nor approved by case id), those paid or approved on it
+    before (`earlier_cases`), the receipt as this case wrote it (`receipts`) and as compared
+    (`compared_as`), and cites this case's first event holding it, its first payout (or the
+    approval), and the earlier cases' first events holding it (the first 5). A case holding
+    two reused receipts gets one finding naming both (`receipts`, `compared_as`,
+    `sharing_cases_n` and `earlier_cases_n` are lists, a value per receipt; its amount at
+    risk counted once, the larger of the receipts' where each is a part beyond a sale). The
+    evidence lists the first 100 cases of each (`sharing_cases_n` and `earlier_cases_n`
+    count them all), the message names the first 5 ("and 3 other cases").
     Why it matters:
     A till receipt is the offline refund's proof of purchase: one receipt refunded twice
     (presented again in another store, by another customer, or re-keyed by staff in a
@@ -164,6 +176,10 @@ class ReceiptReused(Rule):
     Violating: case A (offline) with `evidence:receipt` = R-000123 paid 45.00 EUR on 1 July;
     case B with `evidence:receipt` = r-123 paid 45.00 EUR on 9 July: B is found, 45.00 EUR
     at risk, naming A.
+    Violating: case A paid 45.00 EUR on R-123 on 1 July; case C holding R-123 approved on
+    12 July, not paid: C is found at its approval, 45.00 EUR at risk, naming A.
+    Compliant: case A paid on R-123; case C holding R-123 approved, then rejected (or its
+    ticket closed): the approval was withdrawn, nothing is found.
     Compliant: case A paid on R-123; case B holding R-123 was rejected (no payout): the
     control held, nothing is found (B is named in a finding only where a third case paid on
     the receipt).
@@ -186,8 +202,10 @@ class ReceiptReused(Rule):
     repeat from store to store (a per-store sequence) should be written with their store
     (`S12-000123`): the rule cannot tell stores apart. Partial returns of one sale in
     several cases are told apart from a reuse only where a case holding the receipt holds
-    the sale's purchase (see above). A case with a receipt but not yet paid (approved, in
-    progress) is named in another case's finding only; it is found once paid.
+    the sale's purchase (see above). A case with a receipt not yet paid nor approved (in
+    progress, or rejected) is named in another case's finding only. A case approved and not
+    paid is found by this rule at once (no grace: the approval decided the payment) and by
+    `approved-not-paid` once its grace has passed.
 
     References:
     ACFE fraud tree: cash register disbursement schemes (fictitious refunds).
@@ -196,7 +214,7 @@ class ReceiptReused(Rule):
     code = "DU002"
     name = "receipt-reused"
     severity = "high"
-    logic_version = 1
+    logic_version = 2
     options = (Option("receipt_max_cases", "cases a receipt may be held by before it is "
                       "generic (not compared)", "thresholds.receipt_max_cases"),)
     summary = "One store receipt refunded in two or more cases"
@@ -206,35 +224,56 @@ class ReceiptReused(Rule):
         holding = held.holding
         # (read before the return where no receipt is shared: the reads traced on the
         # sample, whose receipts are each a case's own, are then what a reuse reads)
-        c = facts.table("payout_eid", "payout_time", "currency")
+        c = facts.table("payout_eid", "payout_time", "currency", "approvals_min_amount")
         eids = facts.column(C.EVENT_ID)
+        paid = c["payout_eid"].notna().to_numpy(dtype=bool)
+        # The cases approved and not paid: their approval standing at the clock (not
+        # withdrawn by a later rejection or ended by a later close, as missing-evidence's
+        # evidence_due: approval reads one), a payment decided.
+        _, approval_at = standing_approvals(
+            facts, np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64))
+        pending = ~paid & (approval_at >= 0)
         if holding.empty:
             return []
-        paid = c["payout_eid"].notna().to_numpy(dtype=bool)
         times = pd.DatetimeIndex(c["payout_time"])
+
+        def approved_times(at: np.ndarray) -> pd.DatetimeIndex:
+            """The standing approval's time of each case at positions `at` (not pending:
+            NaT)."""
+            return pd.DatetimeIndex(pd.DatetimeIndex(facts.column(C.TIMESTAMP).take(
+                np.maximum(approval_at[at], 0))).where(pending[at]))
+
         case_ids = facts.case_ids
+        at_case = holding["case"].to_numpy()
         holding = holding.assign(
-            paid=paid[holding["case"].to_numpy()],
-            at=times.take(holding["case"].to_numpy()),
-            case_id=case_ids.take(holding["case"].to_numpy()).astype(str))
-        # Paid first, by first payout (none last), then by case id.
-        holding = holding.sort_values(["key", "paid", "at", "case_id"],
+            paid=paid[at_case], pending=pending[at_case],
+            used=paid[at_case] | pending[at_case],
+            at=times.take(at_case).where(paid[at_case], approved_times(at_case)),
+            case_id=case_ids.take(at_case).astype(str))
+        # The cases using the receipt (paid, or approved and not paid) first, by their
+        # first payout or standing approval (a payout without a time last), then by case
+        # id; then the others by case id.
+        holding = holding.sort_values(["key", "used", "at", "case_id"],
                                       ascending=[True, False, True, True],
                                       na_position="last", kind="stable")
-        payers_of = holding[holding["paid"].to_numpy(dtype=bool)]
-        twice = payers_of.groupby("key", sort=False)["case"].transform("size") > 1
-        payers_of = payers_of[twice.to_numpy(dtype=bool)]
-        if payers_of.empty:
+        users_of = holding[holding["used"].to_numpy(dtype=bool)]
+        by_key = users_of.groupby("key", sort=False)
+        twice = ((by_key["case"].transform("size") > 1)
+                 & by_key["paid"].transform("any")).to_numpy(dtype=bool)
+        users_of = users_of[twice]
+        if users_of.empty:
             return []
-        holding = holding[holding["key"].isin(payers_of["key"].unique()).to_numpy(dtype=bool)]
-        cases_paid = np.unique(payers_of["case"].to_numpy(dtype=np.int64))
-        own = _paid_of(facts, cases_paid)
+        holding = holding[holding["key"].isin(users_of["key"].unique()).to_numpy(dtype=bool)]
+        cases_used = np.unique(users_of["case"].to_numpy(dtype=np.int64))
+        own = _paid_of(facts, cases_used[paid[cases_used]])
+        own.update(_approved_of(c, cases_used[pending[cases_used]]))
         sales = _sale_of(facts, np.unique(holding["case"].to_numpy(dtype=np.int64)))
         # (plain lists, taken once: per receipt, slices of them)
         at_held = holding["pos"].to_numpy(dtype=np.int64)
         written_of = pd.Series(facts.column(RECEIPT).take(at_held)).astype(str).tolist()
         eid_of = pd.Series(eids.take(at_held)).astype(str).tolist()
-        key_l, paid_l = holding["key"].tolist(), holding["paid"].tolist()
+        key_l, used_l = holding["key"].tolist(), holding["used"].tolist()
+        paid_l = holding["paid"].tolist()
         case_l, id_l, at_l = holding["case"].tolist(), holding["case_id"].tolist(), \
             holding["at"].tolist()
         tolerance: dict[str, float] = {}  # (per currency)
@@ -245,14 +284,16 @@ class ReceiptReused(Rule):
             # costs a step per case, each finding naming at most CASES_KEPT of them)
             key = key_l[start]
             sharing = id_l[start:end]
-            payers = [i for i in range(start, end) if paid_l[i]]
-            ids = [id_l[i] for i in payers]
-            codes_ = [case_l[i] for i in payers]
-            named = [f"{id_l[i]} (paid "
-                     f"{'at no stated time' if pd.isna(at_l[i]) else moment(at_l[i])})"
-                     for i in payers[:CASES_NAMED]]
+            users = [i for i in range(start, end) if used_l[i]]
+            ids = [id_l[i] for i in users]
+            codes_ = [case_l[i] for i in users]
+            named = [f"{id_l[i]} ("
+                     + ("paid " if paid_l[i] else "approved ")
+                     + ("at no stated time" if pd.isna(at_l[i]) else moment(at_l[i]))
+                     + ("" if paid_l[i] else ", not paid") + ")"
+                     for i in users[:CASES_NAMED]]
             kept, earlier_kept = sharing[:CASES_KEPT], ids[:CASES_KEPT]
-            earlier_eids = [eid_of[i] for i in payers[:CASES_NAMED]]
+            earlier_eids = [eid_of[i] for i in users[:CASES_NAMED]]
             # (the receipt's sale: the purchase the cases holding it hold, where those
             # holding one all hold one of the same amount and currency; purchases of
             # other amounts or currencies are two sales, none the receipt's for sure)
@@ -269,15 +310,21 @@ class ReceiptReused(Rule):
                         else float("nan")
             if len(sold) > 1:
                 sold = {}
-            before: dict[str, float] = {}  # (per currency, what the earlier payers took)
+            # (per currency, what the earlier users took: paid, or approved to be paid)
+            before: dict[str, float] = {}
+            paid_before = False
             for k, code in enumerate(codes_):
                 amount, unit = own[int(code)]
                 sale = sold.get(unit)
                 took = before.get(unit, 0.0)
                 before[unit] = took + amount  # (NaN, unknown, stays NaN)
-                if k == 0:
+                was_paid_before, paid_before = paid_before, paid_before or paid_l[users[k]]
+                # (the first use is the one the receipt was bought for; an approval not
+                # paid is found only after a payout on the receipt: two approvals alone
+                # refunded nothing yet)
+                if k == 0 or not (paid_l[users[k]] or was_paid_before):
                     continue
-                part: float | None = None  # (None: the whole payout at risk)
+                part: float | None = None  # (None: the whole amount at risk)
                 if sale is not None and sale == sale and amount == amount and took == took:
                     excess = took + amount - sale
                     if unit not in tolerance:
@@ -285,12 +332,15 @@ class ReceiptReused(Rule):
                     if excess <= tolerance[unit]:
                         continue  # (a partial return: the receipts' sale not passed)
                     part = min(amount, excess)
-                written = written_of[payers[k]]
+                written = written_of[users[k]]
                 shown = named[:min(k, CASES_NAMED)]
+                earlier_paid = [paid_l[i] for i in users[:k]]
+                how = ("refunded" if all(earlier_paid) else
+                       "approved" if not any(earlier_paid) else "refunded or approved")
                 entry = found.setdefault(int(code), _Found())
                 entry.receipts.append(written)
                 entry.compared_as.append(str(key))
-                entry.receipt_eids.append(eid_of[payers[k]])
+                entry.receipt_eids.append(eid_of[users[k]])
                 entry.sharing_n.append(len(sharing))
                 entry.earlier_n.append(k)
                 entry.sharing.append(kept)
@@ -298,7 +348,7 @@ class ReceiptReused(Rule):
                 entry.earlier_eids.append(earlier_eids[:k])
                 entry.parts.append(part)
                 entry.told.append(
-                    f"receipt {written} already refunded in case{'s' if k > 1 else ''} "
+                    f"receipt {written} already {how} in case{'s' if k > 1 else ''} "
                     + ", ".join(shown) + _more(k - len(shown))
                     + f"; held by {counted(len(sharing), 'case', spec=',')}: "
                     + ", ".join(sharing[:CASES_NAMED]) + _more(len(sharing) - CASES_NAMED)
@@ -333,14 +383,29 @@ class ReceiptReused(Rule):
             "receipt_eids": [e.receipt_eids for e in entries]}
         for name, values in columns.items():
             hits[name] = pd.Series(values, index=hits.index, dtype=object)
+        unpaid = pending[codes]
+        hits["approved_not_paid"] = unpaid.tolist()
+        # (paid: the first payout, cited and its time the finding's; approved and not
+        # paid: the standing approval)
+        hits["used_eid"] = hits["payout_eid"].where(
+            ~unpaid, pd.Series(eids.take(np.maximum(approval_at[codes], 0)),
+                               index=hits.index).astype(object))
+        hits["used_time"] = hits["payout_time"].where(
+            ~unpaid, pd.Series(approved_times(codes), index=hits.index))
         hits["what"] = ["; ".join(e.told) for e in entries]
-        hits["paid"] = facts.paid_texts(codes)
+        told_paid = facts.paid_texts(codes)
+        hits["used"] = [
+            (f"{figure(float(a) if a is not None else float('nan'), u)}"
+             f"{' ' + u if u else ''} approved and not paid") if no else f"{t} paid"
+            for no, t, a, u in zip(unpaid.tolist(), told_paid, _amounts_whole(own, codes),
+                                   units, strict=True)]
         return self.findings(
-            facts, hits, events=("receipt_eids", "payout_eid", "earlier_eids"),
-            when="payout_time", amount="amount",
+            facts, hits, events=("receipt_eids", "used_eid", "earlier_eids"),
+            when="used_time", amount="amount",
             evidence=("receipts", "compared_as", "sharing_cases", "sharing_cases_n",
-                      "earlier_cases", "earlier_cases_n", "amount", "currency"),
-            message="refund of {paid} paid on a reused receipt: {what}")
+                      "earlier_cases", "earlier_cases_n", "amount", "currency",
+                      "approved_not_paid"),
+            message="refund of {used} on a reused receipt: {what}")
 
 
 @dataclass
@@ -481,6 +546,22 @@ def _paid_of(facts: CaseFacts, codes: np.ndarray) -> dict[int, tuple[float, str]
         unit_ = u if u in per or not per else next(iter(per))
         out[int(k)] = (per.get(unit_, float("nan")), unit_)
     return out
+
+
+def _approved_of(c: pd.DataFrame, codes: np.ndarray) -> dict[int, tuple[float, str]]:
+    """Per case at positions `codes` (approved, not paid): the amount approved, as
+    approved-not-paid states it (`approvals_min_amount`: the least of its approvals in its
+    currency), and the case's currency; NaN where none states an amount."""
+    rows = c.iloc[codes]
+    amounts = pd.to_numeric(rows["approvals_min_amount"], errors="coerce").tolist()
+    units = rows["currency"].astype("string").fillna("").tolist()
+    return {int(k): (float(a) if a == a else float("nan"), str(u))
+            for k, a, u in zip(codes.tolist(), amounts, units, strict=True)}
+
+
+def _amounts_whole(own: dict[int, tuple[float, str]], codes: np.ndarray) -> list[float | None]:
+    """Per case at positions `codes`: its whole amount of `own` (None where unknown)."""
+    return [None if (a := own[int(k)][0]) != a else a for k in codes.tolist()]
 
 
 def _sale_of(facts: CaseFacts, codes: np.ndarray) -> dict[int, tuple[float, str]]:
