@@ -285,8 +285,9 @@ def test_a_case_approved_not_paid_on_a_receipt_already_refunded_is_found_at_its_
 
 
 def test_a_case_approved_then_rejected_or_closed_on_a_reused_receipt_is_not_found() -> None:
-    """An approval a later rejection withdrew, or a later close ended (as missing-evidence's
-    evidence_due: approval reads an approval standing), decides no payment: nothing found."""
+    """An approval a later rejection withdrew decides no payment (as missing-evidence's
+    evidence_due: approval reads an approval standing); a case whose ticket was closed
+    after its approval, unpaid, awaits no payment: nothing found."""
     for after in ("Reject refund", "Close ticket"):
         found = _run({"A": _offline(1, ["R-7"]), "B": _approved(5, ["R-7"], after)})
         assert found == [], after

@@ -182,9 +182,9 @@ LOGIC_VERSIONS = (
     "DU002 was raised "
     "to 2 when it came to find a case approved and not paid on a receipt another case was "
     "paid on (timed at its standing approval, the amount approved at risk, `approved_not_paid` "
-    "in its evidence, true; an approval withdrawn by a rejection or ended by a close is "
-    "none), and a refund paid after such an approval as a reuse of it (before, both were no "
-    "finding); every finding's evidence holds `approved_not_paid`.",
+    "in its evidence, true; an approval withdrawn by a rejection, or a case closed after "
+    "it unpaid, is none), and a refund paid after such an approval as a reuse of it "
+    "(before, both were no finding); every finding's evidence holds `approved_not_paid`.",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

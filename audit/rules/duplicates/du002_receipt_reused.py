@@ -116,11 +116,12 @@ class ReceiptReused(Rule):
     """What it checks:
     One store receipt refunded in two or more cases: the same `evidence:receipt` held by
     cases that each paid a refund (a successful payout), or were approved to (an approval,
-    either level, not yet paid and standing: not withdrawn by a later rejection or ended by
-    a later close, as `missing-evidence` with `evidence_due: approval` reads one; an
-    approval without a time is not placed, not taken). The cases are taken in the order of
-    their first successful payout, or of that standing approval where not paid (a payout
-    without a time last, then by case id): the first use of the receipt is the one it was
+    either level, not yet paid and standing: not withdrawn by a later rejection nor ended
+    by a close the refund was asked for again after, as `missing-evidence` with
+    `evidence_due: approval` reads one, and its ticket not closed at or after it, unpaid:
+    settled; an approval without a time is not placed, not taken). The cases are taken in
+    the order of their first successful payout, or of that standing approval where not paid
+    (a payout without a time last, then by case id): the first use of the receipt is the one it was
     bought for; every later case paying on it gets a finding, timed at its first payout, its
     amount at risk its successful payouts in its currency (as `amount-mismatch` adds them),
     or, where it paid none in its currency, in its first payout's (as `duplicate-refund`
@@ -179,7 +180,7 @@ class ReceiptReused(Rule):
     Violating: case A paid 45.00 EUR on R-123 on 1 July; case C holding R-123 approved on
     12 July, not paid: C is found at its approval, 45.00 EUR at risk, naming A.
     Compliant: case A paid on R-123; case C holding R-123 approved, then rejected (or its
-    ticket closed): the approval was withdrawn, nothing is found.
+    ticket closed, unpaid): no payment awaited on it, nothing is found.
     Compliant: case A paid on R-123; case B holding R-123 was rejected (no payout): the
     control held, nothing is found (B is named in a finding only where a third case paid on
     the receipt).
@@ -228,11 +229,19 @@ class ReceiptReused(Rule):
         eids = facts.column(C.EVENT_ID)
         paid = c["payout_eid"].notna().to_numpy(dtype=bool)
         # The cases approved and not paid: their approval standing at the clock (not
-        # withdrawn by a later rejection or ended by a later close, as missing-evidence's
-        # evidence_due: approval reads one), a payment decided.
-        _, approval_at = standing_approvals(
+        # withdrawn by a later rejection, nor ended by a close the refund was asked for
+        # again after, as missing-evidence's evidence_due: approval reads one), a payment
+        # decided; not a case whose ticket was closed at or after that approval, unpaid:
+        # settled, no payment awaited on it.
+        approved, approval_at = standing_approvals(
             facts, np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64))
-        pending = ~paid & (approval_at >= 0)
+        closed = np.full(facts.n_cases, np.iinfo(np.int64).min, dtype=np.int64)
+        closes = np.flatnonzero(facts.mask("close"))
+        if len(closes):
+            np.maximum.at(closed, facts.case_code[closes].astype(np.int64),
+                          np.asarray(pd.DatetimeIndex(facts.column(C.TIMESTAMP).take(
+                              closes)).asi8, dtype=np.int64))
+        pending = ~paid & (approval_at >= 0) & ~(closed >= approved)
         if holding.empty:
             return []
         times = pd.DatetimeIndex(c["payout_time"])

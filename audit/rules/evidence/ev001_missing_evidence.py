@@ -391,12 +391,13 @@ def _deciding_approvals(facts: CaseFacts, stop: np.ndarray) -> tuple[np.ndarray,
 def standing_approvals(facts: CaseFacts, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per case: the time (an integer, the largest where none) and sorted position (-1
     where none) of its first approval (either level) standing at `stop` (per case, as an
-    integer): not withdrawn by a later rejection or ended by a later close (one at or after
-    it, at or before `stop`: a refund asked for again after a close is decided anew), itself
-    at or before `stop`. An approval, rejection or close without a time is not placed: not
-    taken. What the evidence is due by with `evidence_due: approval` (`_deciding_approvals`, `stop`
-    the first payout), and the approval receipt-reused finds a case not yet paid at (`stop`
-    the largest: the approval standing at the clock)."""
+    integer): not withdrawn by a later rejection (one at or after it, at or before `stop`)
+    nor ended by a later close followed by a new request (a refund asked for again after a
+    close is decided anew; the close before `stop`, the request at or before it), itself
+    at or before `stop`. An approval, rejection, close or request without a time is not
+    placed: not taken. What the evidence is due by with `evidence_due: approval`
+    (`_deciding_approvals`, `stop` the first payout), and the approval receipt-reused finds
+    a case not yet paid at (`stop` the largest: the approval standing at the clock)."""
     biggest, smallest = np.iinfo(np.int64).max, np.iinfo(np.int64).min
     deciding = np.full(facts.n_cases, biggest, dtype=np.int64)
     where = np.full(facts.n_cases, -1, dtype=np.int64)
