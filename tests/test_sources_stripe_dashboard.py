@@ -550,7 +550,10 @@ def test_a_refund_contradicting_its_payment_is_told_not_counted(tmp_path: Path) 
     read as the export states it, and the amount refunded is a quarantine line naming both
     (the Status, or the Amount, and the amount refunded), in a note of its own, not in the
     refunded payments' totals; a Failed payment's is no refund the check's warnings count.
-    A failed payment refunding 0.00, and one refunded in full (its amount), read as before."""
+    A failed payment refunding 0.00, and one refunded in full (its amount), read as before.
+    A Failed payment's Amount Refunded that cannot be read (`49,90`, `=1+1`) or is negative
+    (`-5.00`) contradicts it too: the Status is tested first (before, such a cell was told
+    as a refund not itemised, counted by the check's warnings as a refund not audited)."""
     path = _export(
         tmp_path / "unified_payments.csv",
         _row("ch_1", "2026-07-01 08:15:00", "49.90", "49.90", "eur", "Failed",
@@ -560,17 +563,36 @@ def test_a_refund_contradicting_its_payment_is_told_not_counted(tmp_path: Path) 
         _row("ch_3", "2026-07-01 10:00:00", "5.00", "0.00", "usd", "Failed",
              captured="false"),
         _row("ch_4", "2026-07-01 11:00:00", "20.00", "20.00", "eur", "Refunded"),
-        _row("ch_5", "2026-07-01 12:00:00", "30000", "30001", "jpy", "Partially refunded"))
+        _row("ch_5", "2026-07-01 12:00:00", "30000", "30001", "jpy", "Partially refunded"),
+        _row("ch_6", "2026-07-01 13:00:00", "49.90", "49,90", "eur", "Failed",
+             captured="false"),
+        _row("ch_7", "2026-07-01 14:00:00", "49.90", "-5.00", "eur", "failed",
+             captured="false"),
+        _row("ch_8", "2026-07-01 15:00:00", "49.90", "=1+1", "eur", "Failed",
+             captured="false"))
     result = import_sources([(path, None)])
-    assert result.log[C.EVENT_ID].tolist() == [f"stripe:ch_{n}" for n in range(1, 6)]
+    assert result.log[C.EVENT_ID].tolist() == [f"stripe:ch_{n}" for n in range(1, 9)]
     assert result.log[C.PAYMENT_STATUS].tolist() == [
-        "failed", "succeeded", "failed", "succeeded", "succeeded"]
-    assert result.log[C.AMOUNT].tolist() == [49.9, 20.0, 5.0, 20.0, 30000.0]
+        "failed", "succeeded", "failed", "succeeded", "succeeded", "failed", "failed",
+        "failed"]
+    assert result.log[C.AMOUNT].tolist() == [49.9, 20.0, 5.0, 20.0, 30000.0, 49.9, 49.9,
+                                             49.9]
     lines = result.quarantine.sort_values("row")
     assert lines[["row", "field", "value", "record_read"]].values.tolist() == [
         [2, "Amount Refunded", "49.90", "yes"], [3, "Amount Refunded", "60.00", "yes"],
-        [5, "Amount Refunded", "20.00", "yes"], [6, "Amount Refunded", "30001", "yes"]]
-    failed, over, full, yen = lines["reason"].tolist()
+        [5, "Amount Refunded", "20.00", "yes"], [6, "Amount Refunded", "30001", "yes"],
+        [7, "Amount Refunded", "49,90", "yes"], [8, "Amount Refunded", "-5.00", "yes"],
+        [9, "Amount Refunded", "=1+1", "yes"]]
+    failed, over, full, yen, comma, negative, formula = lines["reason"].tolist()
+    # (the cell as written, quoted: a reason never begins with a formula's `=`)
+    assert comma.startswith("Amount Refunded '49,90' of payment ch_6 (not read: thousands "
+                            "separator or decimal comma")
+    assert negative.startswith("Amount Refunded '-5.00' of payment ch_7 (not read: negative "
+                               "amount")
+    assert formula.startswith("Amount Refunded '=1+1' of payment ch_8 (not read: ")
+    for reason, stated in ((comma, "Failed"), (negative, "failed"), (formula, "Failed")):
+        assert (f"): its Status is {stated}, and a failed payment took no money, so none of "
+                "it can be refunded: the export contradicts itself") in reason, reason
     assert failed.startswith("49.90 EUR refunded of payment ch_1: its Status is Failed, and a "
                              "failed payment took no money, so none of it can be refunded: "
                              "the export contradicts itself")
@@ -580,16 +602,17 @@ def test_a_refund_contradicting_its_payment_is_told_not_counted(tmp_path: Path) 
     assert yen.startswith("30001 JPY refunded of payment ch_5: more than its Amount, 30000 JPY")
     # (a refund above the payment is still one the export does not itemise; a Failed
     # payment's is no refund made)
-    assert [REFUND_NOT_ITEMISED in r for r in (failed, over, full, yen)] == [
-        False, True, True, True]
+    assert [REFUND_NOT_ITEMISED in r for r in (failed, over, full, yen, comma, negative,
+                                               formula)] == [
+        False, True, True, True, False, False, False]
     counts = result.files[0]
     assert (counts.read, counts.imported, counts.quarantined, counts.fields_unread) == (
-        5, 5, 0, 4)
+        8, 8, 0, 7)
     assert [n.split(", whose refunds")[0] for n in result.notes
             if "refunded in part or in full" in n] == [
         "unified_payments.csv: 1 payment refunded in part or in full (20.00 EUR; the first: "
         "row 5, ch_4)"]
-    assert any(n.startswith("unified_payments.csv: 3 payments whose Amount Refunded "
+    assert any(n.startswith("unified_payments.csv: 6 payments whose Amount Refunded "
                             "contradicts the payment (a Failed payment's, which took no "
                             "money, or one above its Amount; the first: row 2, ch_1)")
                for n in result.notes), result.notes

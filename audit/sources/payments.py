@@ -38,7 +38,7 @@ from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.csv_reader import RaggedRow, read_csv
 from audit.ingest.raw import FieldsOfRows, IdCells, RawTable
-from audit.ingest.timestamps import OUT_OF_RANGE
+from audit.ingest.timestamps import OUT_OF_RANGE, shown_example
 from audit.sources.common import (
     TEXT,
     ZONE_ABBREVIATIONS,
@@ -931,30 +931,54 @@ def _refund_unread(refunded: str | None, currency: str, charge: str, date: str |
             "change report (Reports > Balance, itemized) or the refunds CSV beside it")
 
 
-def _refund_contradicts(refunded: Decimal, amount: Decimal, currency: str, charge: str,
-                        stated: str, status: str) -> str | None:
+def _refund_contradicts(refunded: Decimal, amount: Decimal, currency: str,
+                        charge: str) -> str | None:
     """Why a Dashboard payment's `Amount Refunded` (above zero) contradicts the payment, None
-    where it does not: a `Failed` payment took no money, so none of it can be refunded; a
-    refund above the payment's `Amount` is more than Stripe refunds (at most the amount
-    charged, in its currency). Which field is wrong cannot be told: the payment is read as
-    the export states it (its Amount, its Status), and the amount refunded is not read,
-    nor counted in the refunded payments' note. A refund above the Amount is still a refund
-    the export does not itemise (its reason says REFUND_NOT_ITEMISED, so the check's
-    warnings count the case); a Failed payment's is not told as a refund made. `stated`:
-    the Status as written; `status`: as read."""
-    head = f"{money(refunded)} {currency} refunded of payment {charge}: "
-    if status == "failed":
-        return (head + f"its Status is {stated}, and a failed payment took no money, so none "
-                "of it can be refunded: the export contradicts itself, and which of the two "
-                "is wrong is not guessed; the payment is read as failed, the amount refunded "
-                "is not read and not counted as a refund")
+    where it does not: a refund above the payment's `Amount` is more than Stripe refunds (at
+    most the amount charged, in its currency). Which field is wrong cannot be told: the
+    payment is read at its Amount, and the amount refunded is not read, nor counted in the
+    refunded payments' note; it is still a refund the export does not itemise (its reason
+    says REFUND_NOT_ITEMISED, so the check's warnings count the case). A `Failed` payment's
+    is `_failed_refunded`'s."""
     if refunded <= amount:
         return None
-    return (head + f"more than its Amount, {money(amount)} {currency}, which Stripe never "
-            "refunds (at most the amount charged): the export contradicts itself, and which "
-            "of the two is wrong is not guessed; the payment is read at its Amount, the "
-            f"amount refunded is not read; {REFUND_NOT_ITEMISED}: read the refunds from the "
-            "itemized balance change report or the refunds CSV beside it")
+    return (f"{money(refunded)} {currency} refunded of payment {charge}: more than its "
+            f"Amount, {money(amount)} {currency}, which Stripe never refunds (at most the "
+            "amount charged): the export contradicts itself, and which of the two is wrong "
+            "is not guessed; the payment is read at its Amount, the amount refunded is not "
+            f"read; {REFUND_NOT_ITEMISED}: read the refunds from the itemized balance change "
+            "report or the refunds CSV beside it")
+
+
+def _failed_refunded(cell: object, currency: str, charge: str, stated: str) -> str | None:
+    """Why a `Failed` payment's `Amount Refunded` contradicts the payment, None where it
+    is empty or zero: a failed payment took no money, so none of it can be refunded. Told of
+    any other cell, whether it reads as an amount or not (`49,90`, `-5.00`, `=1+1`): the
+    Status is tested before the amount is read, so such a cell is never told as a refund
+    the export does not itemise (no REFUND_NOT_ITEMISED: the check's warnings do not count
+    it as a refund not audited; before, an unreadable or negative one was). The payment is
+    read as failed, the amount refunded not read; a cell that is no amount of the export is
+    named as written, quoted (never at the start of the reason, a spreadsheet's formula)
+    and cut where long. `stated`: the Status as written."""
+    text = str(cell).strip()
+    if not text:
+        return None
+    why = ""
+    try:
+        refunded = parse_major_in(text, currency)
+    except BadValue as exc:
+        why = str(exc)
+    else:
+        if not refunded:  # (0.00, -0.00: nothing refunded, as Stripe writes a failed one)
+            return None
+        if refunded < 0:
+            why = "negative amount (this export writes amounts as magnitudes)"
+    head = (f"Amount Refunded {shown_example(cell)} of payment {charge} (not read: {why})"
+            if why else f"{money(refunded)} {currency} refunded of payment {charge}")
+    return (head + f": its Status is {stated}, and a failed payment took no money, so none "
+            "of it can be refunded: the export contradicts itself, and which of the two is "
+            "wrong is not guessed; the payment is read as failed, the amount refunded is not "
+            "read and not counted as a refund")
 
 
 def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None = None,
@@ -1043,6 +1067,17 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
             continue
         base = _base(cfg, f"stripe:{ident}", ident, time, amount, currency)
         collector.add(row, _charge(cfg, record, base, ident, status, None))
+        if status == "failed":
+            # (the Status first: before, a Failed payment's Amount Refunded that could not
+            # be read, or was negative, was told as a refund not itemised, and the check
+            # warned that its refund was not audited at all)
+            contradiction = _failed_refunded(record["Amount Refunded"], currency, ident,
+                                             str(record["Status"]).strip())
+            if contradiction is not None:
+                collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
+                                     contradiction, case=case, alone=True)
+                contradicted.append((row, ident))
+            continue
         text = str(record["Amount Refunded"]).strip()
         try:
             refunded = parse_major_in(text, currency) if text else None
@@ -1072,11 +1107,10 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
                                  f"as the purchase, and {REFUND_NOT_ITEMISED}", case=case,
                                  alone=True)
             continue
-        contradiction = _refund_contradicts(refunded, amount, currency, ident,
-                                            str(record["Status"]).strip(), status)
+        contradiction = _refund_contradicts(refunded, amount, currency, ident)
         if contradiction is not None:
-            # (a line naming both, not a refunded payment of the note: before, a Failed
-            # payment's was told refunded, and 60.00 refunded of 20.00 accepted as a total)
+            # (a line naming both, not a refunded payment of the note: before, 60.00
+            # refunded of 20.00 was accepted as a total)
             collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
                                  contradiction, case=case, alone=True)
             contradicted.append((row, ident))
