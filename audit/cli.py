@@ -2063,7 +2063,8 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
     rule whose logic version differs between the runs (or is not recorded in one): its new
     and resolved findings may come from the rule's change, and their reasons say so. The
     parts of the two run ids that differ are named (inputs by file name and sha256, policy,
-    SOPs, mapping, import options, clock, rules' logic versions, code digest, version), and
+    SOPs, mapping, sources config, import options, clock, rules' logic versions, code
+    digest, version), and
     whether the tool or what it judged differs. Exit code 0; 1
     with --fail-on SEVERITY where a finding of NEW at or above it, not waived in NEW, is
     worse than in OLD: new, open again (OLD waived it), or its severity rose (a finding

@@ -2307,7 +2307,8 @@ def run_id_lines(diff: RunDiff) -> list[str]:
     neither = f"; neither run records the {words(unknown)}" if unknown else ""
     if not parts and not unknown:
         return [head + ": every part of the run id is the same in both (the same inputs, "
-                "policy, SOPs, mapping, options, clock, rules' logic versions and code)"]
+                "policy, SOPs, mapping, sources config, options, clock, rules' logic versions "
+                "and code)"]
     if not parts:
         return [head + f": every part of the run id both record is the same in both"
                 f"{neither}", f"  the tool cannot be shown the same: neither run records "
@@ -2328,8 +2329,9 @@ def run_id_lines(diff: RunDiff) -> list[str]:
                      "versions, event order): what differs between the runs comes from "
                      f"the {words(read)}, not from the tool")
     elif not read:
-        lines.append("  the inputs, policy, SOPs, mapping, options and clock are the same in "
-                     f"both: what differs between the runs comes from the tool ({words(tool)})")
+        lines.append("  the inputs, policy, SOPs, mapping, sources config, options and clock "
+                     "are the same in both: what differs between the runs comes from the "
+                     f"tool ({words(tool)})")
     else:
         lines.append(f"  both the tool ({words(tool)}) and what it judged ({words(read)}) "
                      "differ: a finding new, resolved or changed may come from either")

@@ -10,10 +10,10 @@ digests of the policy, of each SOP (with its channel and process), of the mappin
 --sources-config gave one) of the sources file, the import options, each rule's logic
 version and the event order. It holds no time of the run,
 no path, no command, no engine (the local and the Dask engine find the same) and no
-measurement: the same inputs, policy, SOPs, options, clock and code give the same run id on
-any machine, in any folder, at any time, and another of any of them another. It is written
-as JSON with sorted keys, no spaces and ASCII escapes (`canonical_json`), and hashed;
-`run_id` is that hex digest.
+measurement: the same inputs, policy, SOPs, mapping, sources file, options, clock and code
+give the same run id on any machine, in any folder, at any time, and another of any of them
+another. It is written as JSON with sorted keys, no spaces and ASCII escapes
+(`canonical_json`), and hashed; `run_id` is that hex digest.
 
 `python -m audit.runid findings.json ...` recomputes each file's run id from its manifest
 and compares it with the `run_id` it records (exit code 1 where one differs, 2 where a file
@@ -207,7 +207,8 @@ def run_id_is(formats: list[str] | None) -> str:
              "wrote lets the run id be recomputed: a run with json in --format writes it")
     return ("the SHA-256 of what decided the findings: " + "; ".join(RUN_ID_COVERS)
             + ". No time, path, command or engine is part of it: the same inputs, policy, "
-            "SOPs, mapping, options, clock and code give the same run id. It names the run; "
+            "SOPs, mapping, sources file, options, clock and code give the same run id. It "
+            "names the run; "
             "it is no seal (anyone can recompute it after editing the manifest, and it "
             "covers no finding): SHA256SUMS holds each file's sha256; " + check + ".")
 

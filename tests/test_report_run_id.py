@@ -589,6 +589,9 @@ def test_the_reports_say_what_the_run_id_covers_as_the_docs_list_it(
     manifest = document["manifest"]
     text = run_id_is(None)
     assert all(item in text for item in RUN_ID_COVERS) and "no seal" in text
+    # (the sources file among the parts said alike: before, it was left out)
+    assert ("the same inputs, policy, SOPs, mapping, sources file, options, clock and code "
+            "give the same run id") in text
     summary = _summary(out)
     assert summary["Run id is"] == text
     assert summary["Code digest"] == manifest["code"]["sha256"]
