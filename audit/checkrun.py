@@ -36,7 +36,7 @@ from audit.findings import (
     severity_rank,
     source_table,
 )
-from audit.ingest import ImportResult
+from audit.ingest import SOURCE_SYSTEMS, ImportResult
 from audit.ingest.mapping import Mapping
 from audit.ingest.normalise import field_only
 from audit.memory import return_free_memory
@@ -179,8 +179,11 @@ class CheckRun:
     sha256), where one was given."""
     mapping: dict[str, Any] | None = None
     sources_config: dict[str, Any] | None = None
-    """The sources file given with --sources-config (path as given, and sha256), None where
-    the bundled one was read (models/sources.default.yaml, part of the code digest)."""
+    """The sources file given with --sources-config (path as given, and sha256; `used`
+    false where no input is a source-system export, the only kind it is read for: told in
+    the import's notes, and no part of the run id), None where none was given (exports, if
+    any, read with the bundled file, models/sources.default.yaml, part of the code
+    digest)."""
     working_directory: str = field(default_factory=os.getcwd)
     """The folder relative paths (in `command`, `inputs`) were read from."""
     reproducible: bool = False
@@ -1801,7 +1804,8 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
     and its SOPs are read first: an error in them is told before minutes of import.
     `mapping`, `encoding`, `object_type` and `follow_o2o` are the import's (generic CSV,
     OCEL 2.0); `sources_config` its --sources-config (the sources file read, and its
-    `{file, sha256}` as the manifest records it), None for the bundled one."""
+    `{file, sha256}` as the manifest records it), None where none was given (exports
+    read with the bundled one); recorded `used` false where no input is an export."""
     from audit.sources.pipeline import import_and_correlate
 
     started = now or run_time()
@@ -1820,6 +1824,16 @@ def run_check(sources: list[Path], policy_path: Path, *, as_of: datetime | None 
     run.mapping = None if mapping is None else {"file": mapping.source,
                                                 "sha256": mapping.sha256}
     run.sources_config = None if sources_config is None else dict(sources_config[1])
+    if run.sources_config is not None and not any(
+            f.system in SOURCE_SYSTEMS for f in imported.files):
+        # (before: a file read for nothing, said nowhere, changed the run id as if it had
+        # decided the findings; a canonical log's events were read with its import's)
+        run.sources_config["used"] = False
+        imported.notes.append(
+            f"--sources-config {run.sources_config['file']}: no input is a source-system "
+            "export (Zendesk, Jira, ServiceNow, Stripe, PayPal, Adyen), the only kind it is "
+            "read for: not used, and no part of the run id (a canonical log's events were "
+            "read with the sources file of its import)")
     return run
 
 

@@ -7,8 +7,8 @@ own code (`code_digest`: its installed source, templates and bundled models), fi
 format, the audit's clock (`as_of`), each input's digest with that of a canonical log's own
 quarantine where its rows were counted (sorted: the order given changes no finding), the
 digests of the policy, of each SOP (with its channel and process), of the mapping and (where
---sources-config gave one) of the sources file, the import options, each rule's logic
-version and the event order. It holds no time of the run,
+--sources-config gave one and an export was read with it) of the sources file, the import
+options, each rule's logic version and the event order. It holds no time of the run,
 no path, no command, no engine (the local and the Dask engine find the same) and no
 measurement: the same inputs, policy, SOPs, mapping, sources file, options, clock and code
 give the same run id on any machine, in any folder, at any time, and another of any of them
@@ -187,7 +187,8 @@ RUN_ID_COVERS = (
     "templates and bundled models)", "the findings' format version", "the audit clock",
     "each input's sha256 (and that of a canonical log's own quarantine where its rows were "
     "counted)", "the policy's, each SOP's and the mapping's sha256", "the sources file's "
-    "sha256 where --sources-config gave one", "the import options",
+    "sha256 where --sources-config gave one that an export was read with",
+    "the import options",
     "each rule's logic version", "the event order")
 """What the run id is the digest of, in words, as report.html's run details and
 findings.xlsx's Summary say it (`run_id_is`) and docs/reports.md lists it."""
@@ -253,13 +254,21 @@ def run_identity(manifest: dict[str, Any], version: int = RUN_ID_VERSION) -> dic
     identity = {"run_id_version": RUN_ID_VERSION, **common,
                 "code": _sha256(manifest.get("code")),
                 "inputs": sorted(inputs, key=lambda i: (i[0], str(i[1])))}
-    # The sources file of --sources-config, only where one was given: it decides how the
-    # exports are read (a PayPal account's date_format), and the bundled one read where none
-    # is given is part of the code digest; runs without it keep the run ids they had.
-    sources_config = _sha256(manifest.get("sources_config"))
+    # The sources file of --sources-config, only where one was given and used: it decides
+    # how the exports are read (a PayPal account's date_format), and the bundled one read
+    # where none is given is part of the code digest; runs without it keep the run ids they
+    # had, and a run whose inputs hold no export (`used` false) has the id of one given none.
+    sources_config = _sha256(used_sources_config(manifest))
     if sources_config is not None:
         identity["sources_config"] = sources_config
     return identity
+
+
+def used_sources_config(manifest: dict[str, Any]) -> Any:
+    """The manifest's `sources_config` where the run read its exports with it; None where
+    none was given or it was not used (`used` false: no input is a source-system export)."""
+    entry = manifest.get("sources_config")
+    return None if isinstance(entry, dict) and entry.get("used") is False else entry
 
 
 def canonical_json(value: Any) -> bytes:
@@ -298,9 +307,9 @@ reader of two runs' difference can tell a change of the data from one of the too
 
 
 NULL_IS_A_VALUE = frozenset({"mapping", "sources_config"})
-"""The parts of the run id whose null is something a run records (no mapping used, the
-bundled sources file read), not a
-part its findings.json was written before (`not_recorded`)."""
+"""The parts of the run id whose null is something a run records (no mapping used, no
+sources file given or one not used), not a part its findings.json was written before
+(`not_recorded`)."""
 
 
 def not_recorded(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -387,7 +396,10 @@ def identity_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
             continue
         if part == "inputs":
             out[part] = _input_changes(old, new)
-        elif part in ("policy", "mapping", "sources_config"):
+        elif part == "sources_config":  # (one given and not used: none, to the run id)
+            out[part] = {"old": _file_entry(used_sources_config(old), "file", "sha256"),
+                         "new": _file_entry(used_sources_config(new), "file", "sha256")}
+        elif part in ("policy", "mapping"):
             out[part] = {"old": _file_entry(old.get(part), "file", "sha256"),
                          "new": _file_entry(new.get(part), "file", "sha256")}
         elif part == "sop":

@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 
 from audit.cli import main
 from audit.digest import sha256_of
-from audit.runid import run_id, run_identity
+from audit.runid import identity_changes, run_id, run_identity
 from audit.sources.config import default_sources_path
 
 HEADER = ("Date,Time,TimeZone,Name,Type,Status,Currency,Gross,Fee,Net,From Email Address,"
@@ -112,3 +112,38 @@ def test_the_sources_file_enters_the_run_id_and_diff_names_it(tmp_path: Path) ->
         assert change["parts"]["sources_config"]["old"] == (
             None if was is None else {"file": str(us), "sha256": sha256_of(us)})
         assert "sources config: " in said, said
+
+
+def test_a_sources_file_no_input_is_read_with_is_told_not_used(tmp_path: Path) -> None:
+    """The sources file is read only for source-system exports: a canonical log (its events
+    read with the sources file of its import) checked with --sources-config does not use
+    it. Before, such a run said nothing and its run id changed with the file, as if it had
+    decided the findings. Now the import's notes (console, the manifest's `import_notes`)
+    say it was not used, the manifest records it with `used` false, and the run id is that
+    of the run given none."""
+    us = _sources_file(tmp_path, "us.yaml", "%m/%d/%Y")
+    log = tmp_path / "log.parquet"
+    run("import", str(_us_download(tmp_path)), "--sources-config", str(us), "--out", str(log),
+        code=0)
+    plain = _check(log, tmp_path / "plain")
+    told = run("check", str(log), "--out", str(tmp_path / "given"), "--fail-on", "never",
+               "--format", "json", "--as-of", "2026-12-01T00:00:00Z", "--sources-config",
+               str(us), code=0).output
+    given = json.loads((tmp_path / "given" / "findings.json").read_text(encoding="utf-8"))
+    manifest = given["manifest"]
+    assert manifest["sources_config"] == {"file": str(us), "sha256": sha256_of(us),
+                                          "used": False}
+    assert "sources_config" not in run_identity(manifest)
+    assert manifest["run_id"] == run_id(manifest) == plain["manifest"]["run_id"]
+    note = (f"--sources-config {us}: no input is a source-system export (Zendesk, Jira, "
+            "ServiceNow, Stripe, PayPal, Adyen), the only kind it is read for: not used, and "
+            "no part of the run id")
+    assert any(n.startswith(note) for n in manifest["import_notes"]), manifest["import_notes"]
+    assert note in " ".join(told.split()), told
+    assert plain["manifest"]["sources_config"] is None
+    assert not any("--sources-config" in n for n in plain["manifest"]["import_notes"])
+    run("verify", str(tmp_path / "given"), code=0)
+    # (to diff, a file not used is none: against the same file used, only that differs)
+    used = {**manifest, "sources_config": {"file": str(us), "sha256": sha256_of(us)}}
+    assert identity_changes(used, manifest) == {"sources_config": {
+        "old": {"file": str(us), "sha256": sha256_of(us)}, "new": None}}
