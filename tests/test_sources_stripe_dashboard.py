@@ -616,3 +616,25 @@ def test_a_refund_contradicting_its_payment_is_told_not_counted(tmp_path: Path) 
                             "contradicts the payment (a Failed payment's, which took no "
                             "money, or one above its Amount; the first: row 2, ch_1)")
                for n in result.notes), result.notes
+
+
+def test_a_status_disagreeing_with_the_amount_refunded_is_accepted(tmp_path: Path) -> None:
+    """That the export's Status follows Amount Refunded (Refunded: all of it; Partially
+    refunded: part; Paid: none) is not assumed (docs/sources.md): such rows are read as the
+    amount refunded states, into the refunded payments' note and totals, not quarantined."""
+    path = _export(
+        tmp_path / "unified_payments.csv",
+        _row("ch_1", "2026-07-01 08:00:00", "20.00", "5.00", "eur", "Refunded"),
+        _row("ch_2", "2026-07-01 09:00:00", "20.00", "20.00", "eur", "Partially refunded"),
+        _row("ch_3", "2026-07-01 10:00:00", "20.00", "5.00", "eur", "Paid"))
+    result = import_sources([(path, None)])
+    assert result.log[C.PAYMENT_STATUS].tolist() == ["succeeded"] * 3
+    reasons = result.quarantine.sort_values("row")["reason"].tolist()
+    assert [r.split(": ")[0] for r in reasons] == [
+        "5.00 EUR refunded of payment ch_1", "20.00 EUR refunded of payment ch_2",
+        "5.00 EUR refunded of payment ch_3"]
+    assert all(REFUND_NOT_ITEMISED in r for r in reasons)
+    assert [n.split(", whose refunds")[0] for n in result.notes
+            if "refunded in part or in full" in n] == [
+        "unified_payments.csv: 3 payments refunded in part or in full (30.00 EUR; the first: "
+        "row 2, ch_1)"]
