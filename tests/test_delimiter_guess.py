@@ -105,3 +105,64 @@ def test_blank_lines_before_the_header_cost_no_copy(tmp_path: Path,
             tracemalloc.stop()
         assert not ragged and len(table.frame) == 20_000
     assert len(body) > 4_000_000 and held[1] < held[0] + 1_000_000, held
+
+
+def _semicolon_export(rows: list[str]) -> str:
+    """A ';' export whose header holds a comma ('amount, EUR'), with `rows` after it."""
+    return "case;activity;time;amount, EUR;note\n" + "\n".join(rows) + "\n"
+
+
+_NOTES = [f'C{i};Refund;2026-07-01T10:00:00Z;{i}.90;"Customer called, asked for refund\n'
+          'Approved, per policy\nPaid out, closed"' for i in range(20)]
+"""20 records of 3 lines (61 lines with the header): the first 50 lines end inside a note."""
+
+_INCH = [f'C{i};Refund;2026-07-01T10:00:00Z;{i},90;"Customer called, asked\nApproved, ok"'
+         for i in range(8)]
+_INCH.insert(3, 'C99;Refund;2026-07-01T10:00:00Z;1,00;Monitor 27" wide')
+"""8 records of 2 lines and one unquoted inch mark (27"), which leaves a quote open."""
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("rows", [_NOTES, _INCH], ids=["notes-past-line-50", "inch-mark"])
+def test_a_quote_open_at_the_end_keeps_the_closed_records(
+        tmp_path: Path, rows: list[str], fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a quote is still open at the end of the lines guessed from (a note over lines
+    cut by the 50th line; an unquoted inch mark), the records closed before it are counted
+    as records and the open tail left out: ';' guessed, every row read. Before, every line
+    was recounted on its own, the notes' lines (commas, no ';') outvoting the header's
+    ',': ',' guessed and the import refused (exit code 2; csv.Sniffer guessed ';')."""
+    _no_sniffer(monkeypatch)
+    monkeypatch.setattr(csv_reader, "FAST_PATH", fast)
+    text = _semicolon_export(rows)
+    assert sniff_delimiter(text) == ";"
+    source = tmp_path / "export.csv"
+    source.write_text(text, encoding="utf-8")
+    table, ragged = read_csv(source)
+    assert list(table.frame.columns) == ["case", "activity", "time", "amount, EUR", "note"]
+    assert len(table.frame) + len(ragged) == len(rows)
+    assert len(table.frame) >= len(rows) - 1  # (the inch mark's record may take the rest)
+
+
+def test_the_open_tail_alone_is_dropped_where_two_records_closed() -> None:
+    """Two records closed before the open quote: those two, the open tail left out (before,
+    each of the four lines alone); fewer than two: each line alone, as before."""
+    assert csv_reader._counts(['case;activity;"note', "C1;a;b"]) == [(0, 2, 0, 0)] * 2
+    assert csv_reader._counts(["a;b", "c;d", 'e;"f,', "g,h"]) == [(0, 1, 0, 0), (0, 1, 0, 0)]
+
+
+def test_the_source_detection_guesses_past_a_head_cut_in_a_note(tmp_path: Path) -> None:
+    """The 64 KiB head the source detection reads (`sources._head`), cut inside a note of
+    a ';' export: ';' and its header. Before, the open quote at the cut had every line
+    counted alone: ',' and a header of 'case;activity;time;amount' and 'EUR;note'."""
+    from audit.sources import _csv_header, _head
+
+    note = "\n".join(f"line {k}, then" + " more words" * 150 for k in range(5))
+    source = tmp_path / "export.csv"
+    source.write_text(_semicolon_export(
+        [f'C{i};Refund;2026-07-01;{i}.90;"{note}"' for i in range(60)]), encoding="utf-8")
+    head = _head(source)
+    assert head is not None and len(head) == 1 << 16 and head.count("\n") < 50
+    assert head.count('"') % 2 == 1  # (cut inside a note)
+    found = _csv_header(head)
+    assert found is not None
+    assert found[1:] == (";", ["case", "activity", "time", "amount, EUR", "note"])

@@ -400,8 +400,14 @@ def _counts(lines: list[str]) -> list[tuple[int, ...]]:
     """Of each record `lines` hold (a quoted cell may take lines: a line that leaves a
     quote open goes on in the next), how many of each of `_DELIMITERS` stand outside its
     double quotes (a doubled quote inside a quoted cell closes and opens it again: the
-    same). Where a quote stays open at the end (lines' starts, cut in a quoted cell; a line
-    skipped), each line is a record of its own, read from outside quotes."""
+    same). Where a quote stays open at the end (the lines end inside a quoted cell of
+    several; an unquoted inch mark, `27"`; lines' starts, cut in a quoted cell; a line
+    skipped), the records closed before it are kept and the open tail left out; where fewer
+    than two closed, each line is a record of its own, read from outside quotes. Before,
+    every line was counted alone wherever a quote stayed open: a ';' export whose header
+    holds a comma (`amount, EUR`) and whose notes of three lines hold one each, the 50th
+    line inside a note, was guessed ',' (the note lines outvoting the records; the import
+    refused, exit code 2)."""
     records: list[tuple[int, ...]] = []
     counts = [0] * len(_DELIMITERS)
     quoted = False
@@ -414,7 +420,7 @@ def _counts(lines: list[str]) -> list[tuple[int, ...]]:
         if not quoted:
             records.append(tuple(counts))
             counts = [0] * len(_DELIMITERS)
-    if quoted:
+    if quoted and len(records) < 2:
         records = []
         for line in lines:
             outside = "".join(line.split('"')[0::2])

@@ -214,7 +214,10 @@ def _csv_header(head: str) -> tuple[list[str], str, list[str]] | None:
     lines = lines[skip_blank_lines(lines):]
     if not lines:
         return None
-    delimiter = excel[0] if excel is not None else sniff_delimiter("\n".join(lines))
+    # (a head cut mid-line, not ended by a line end: its last line left out of the guess,
+    # where the lines before it hold a header and a row)
+    guessed = lines[:-1] if len(lines) > 2 and not head.endswith(("\n", "\r")) else lines
+    delimiter = excel[0] if excel is not None else sniff_delimiter("\n".join(guessed))
     return lines, delimiter, [h.strip().strip('"') for h in lines[0].split(delimiter)]
 
 
