@@ -163,6 +163,8 @@ def write_import(result: ImportResult, out: Path,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from audit.ingest.parquet_reader import text_beyond_bound
+
     refuse_long_log_name(out)
     refuse_twin(out)
     beside = side_files(out)
@@ -213,6 +215,11 @@ def write_import(result: ImportResult, out: Path,
             failed = out
             made.append(staging / out.name)
             pq.write_table(table, made[-1])
+            if text_beyond_bound(table, made[-1].stat().st_size) is not None:
+                # Its text compresses more than a read takes from a Parquet log (long values
+                # repeated: `sizes.MAX_EXPANSION`): written plain, uncompressed, as large as
+                # its text, so that the log reads back (before, a log the read refused).
+                pq.write_table(table, made[-1], use_dictionary=False, compression="none")
             del table
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror}", file=failed) from exc

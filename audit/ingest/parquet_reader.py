@@ -84,40 +84,86 @@ def read_parquet(path: Path) -> RawTable:
 
 
 def _refuse_text_beyond_bound(table: pa.Table, path: Path) -> None:
-    """InputError naming the first column of text (or bytes) whose values hold more than
-    `max_column_text` characters (bytes) in all, before they are made Python objects (Arrow
-    holds them already: Parquet's decoding of the column is not bounded).
-    Before, a 28 MB log of 2,196 events whose 14 activity labels were 500,000 characters
-    (1.1 GB of text, each value within `MAX_CELL`) took 2.7 GB to import, and discover
-    72-84 s and 4.6 GB. A column's bytes are its Arrow buffers' (no pass over the values);
-    its characters are counted only where those are over the bound (UTF-8 takes one byte a
-    character at the least)."""
+    """InputError naming the column holding the most text where the table's text (and
+    binary values) once decoded (`text_beyond_bound`) is more than `max_log_text` of the
+    file's size, before the values are made Python objects (Arrow holds the columns
+    decoded already, save a dictionary column's values: Parquet's decoding of a plain
+    column is not bounded).
+    Before, a column was bounded by its rows (65,536 characters a row on average, at least
+    16,000,000): the tool refused its own log of a valid CSV (20 notes of 900,000
+    characters; 1,000 e-mail threads of 70,000), and a dictionary column (the tool's own
+    `concept:name`), a view, a list or a struct of text was not measured at all."""
+    over = text_beyond_bound(table, path.stat().st_size)
+    if over is None:
+        return
+    from audit.ingest.sizes import MAX_EXPANSION, MAX_TEXT_FLOOR
+
+    name, held, total, bound = over
+    size = path.stat().st_size
+    raise InputError(
+        f"its values hold {total:,} bytes of text once decoded ({held:,} in this column) in a "
+        f"file of {size:,} bytes ({total // max(size, 1):,} times its size), more than the "
+        f"{bound:,} a log may ({MAX_EXPANSION:,} times its size, at least "
+        f"{MAX_TEXT_FLOOR:,}): refused before its values are made Python objects (a few KB "
+        "of Parquet can hold a long value once per row, as no export's text compresses; "
+        "see docs/security.md)", file=path, field=name)
+
+
+def text_beyond_bound(table: pa.Table, size: int) -> tuple[str, int, int, int] | None:
+    """Where the text (and binary values) `table`'s columns hold once decoded, added up
+    (`held_text`), is more than `max_log_text(size)` of a file of `size` bytes: the column
+    holding the most, its bytes, the table's, and the bound; None where it is within."""
+    from audit.ingest.sizes import max_log_text
+
+    bound = max_log_text(size)
+    held = {name: sum(held_text(chunk) for chunk in column.chunks)
+            for name, column in zip(table.column_names, table.columns, strict=True)}
+    total = sum(held.values())
+    if total <= bound:
+        return None
+    name = max(held, key=lambda n: held[n])
+    return name, held[name], total, bound
+
+
+def held_text(array: pa.Array) -> int:
+    """The bytes of text and binary values `array` holds once decoded: a string's (plain,
+    large or view) or a binary's, a dictionary's values by how many indices name each
+    (without decoding them), a list's, a map's and a struct's values added up; 0 of
+    another type."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from audit.ingest.sizes import MAX_AVERAGE, max_column_text
-
-    bound = max_column_text(table.num_rows)
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        kind = column.type
-        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-        if not (text or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
-            continue
-        if column.nbytes <= bound:
-            continue
-        measure = pc.utf8_length if text else pc.binary_length
-        held = pc.sum(measure(column)).as_py() or 0
-        if held <= bound:
-            continue
-        unit = "characters" if text else "bytes"
-        raise InputError(
-            f"its values hold {held:,} {unit} in all in {table.num_rows:,} rows "
-            f"({held // max(table.num_rows, 1):,} a row), more than the {bound:,} a column "
-            f"may ({MAX_AVERAGE:,} a row, the longest field of any audited system, or "
-            f"{max_column_text(0):,} in all): refused before its values are made Python "
-            "objects (a few MB of Parquet can hold a long value once per row; see "
-            "docs/security.md)",
-            file=path, field=name)
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        values = array.dictionary
+        indices = array.indices.drop_null().to_numpy(zero_copy_only=False)
+        if not len(values) or not len(indices):
+            return 0
+        if pa.types.is_string(values.type) or pa.types.is_binary(values.type) or \
+                pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type):
+            lengths = pc.binary_length(values).fill_null(0).to_numpy(zero_copy_only=False)
+            counts = np.bincount(indices, minlength=len(values))
+            return int(np.dot(counts, lengths.astype(np.int64)))
+        return held_text(values.take(pa.array(indices)))
+    if pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
+        # (each view's first 4 bytes are its length; a missing value's left out)
+        views = np.frombuffer(array.buffers()[1], dtype=np.int32).reshape(-1, 4)
+        lengths = views[array.offset:array.offset + len(array), 0].astype(np.int64)
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        return int(lengths[valid].sum())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
+            pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return int(pc.sum(pc.binary_length(array)).as_py() or 0)
+    if pa.types.is_map(kind):
+        first, last = array.offsets[0].as_py(), array.offsets[-1].as_py()
+        return held_text(array.values.slice(first, last - first))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or \
+            pa.types.is_fixed_size_list(kind) or pa.types.is_list_view(kind) or \
+            pa.types.is_large_list_view(kind):
+        return held_text(array.flatten())
+    if pa.types.is_struct(kind):
+        return sum(held_text(field) for field in array.flatten())
+    return 0
 
 
 def _refuse_rows_beyond_memory(path: Path) -> None:

@@ -41,22 +41,26 @@ QUARANTINE_CELL = 32_767
 a CSV an auditor opens in a spreadsheet; a longer cell spills or is refused)."""
 
 
-MAX_AVERAGE = 65_536
-"""The most characters a column's values may hold on average (a Parquet log's: its text in
-all over its rows, `max_column_text`): the longest field of any audited system (a Zendesk
-comment, ~65,000 characters). A log whose column's every value is as long as the longest
-real field is not an export."""
+MAX_TEXT_FLOOR = 128 * MAX_CELL
+"""The text (bytes, once decoded) a Parquet log may hold in all however small its file
+(`max_log_text`): 128 values at `MAX_CELL`; 7 times a log of 20 notes of 900,000
+characters, which compress to 57 KB (313 times)."""
 
-MAX_COLUMN_FLOOR = 16 * MAX_CELL
-"""The text a column of a Parquet log may hold in all however few its rows (a handful of
-values at `MAX_CELL`, each quarantined on its own, not the whole log refused)."""
+MAX_EXPANSION = 1_000
+"""How many times its file's size a Parquet log's text may be once decoded, above
+`MAX_TEXT_FLOOR` (`max_log_text`). Measured: the demo's log holds 3.1 times its size,
+a log of 1,000 e-mail threads of 70,000 characters 2.9; a 31 KB log of 2,196 events of
+14 labels of 200,000 characters (stored once, a dictionary) holds 439 MB, 14,000 to
+22,700 times. The tool writes a log whose text would be more uncompressed
+(`audit.store.write_import`), so that it reads every log it writes."""
 
 
-def max_column_text(rows: int) -> int:
-    """The most characters a Parquet log's column of `rows` values may hold in all: Parquet
-    stores a run or a repeat of one value in a few bytes, so that a 28 MB log held 1.1 GB of
-    text (14 labels of 500,000 characters, one per event), each value within `MAX_CELL`."""
-    return max(MAX_COLUMN_FLOOR, rows * MAX_AVERAGE)
+def max_log_text(file_bytes: int) -> int:
+    """The most bytes of text (and binary values) a Parquet log of `file_bytes` may hold
+    once decoded, its columns added up: Parquet stores a run or a repeat of one value in a
+    few bytes, so that a 31 KB log held 439 MB of text (each value within `MAX_CELL`); a
+    log whose text is in proportion to its bytes reads whatever its size."""
+    return max(MAX_TEXT_FLOOR, MAX_EXPANSION * file_bytes)
 
 
 MAX_NAME = 10_000
