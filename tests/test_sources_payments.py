@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -1109,8 +1111,10 @@ def test_a_us_download_of_the_first_twelve_days_is_refused_by_import_and_check(
         tmp_path: Path) -> None:
     """The auditor's run: a US account's download of 1 to 12 November, with the bundled
     sources file. `import` and `check` read 11/05/2026 as 11 May and exited 0; now both exit
-    2 naming the file, row and field (check: import it first with --sources-config), and
-    the import with a sources file setting date_format "%m/%d/%Y" reads November."""
+    2 naming the file, row and field and the date_format to set with --sources-config, and
+    the import and the check with a sources file setting date_format "%m/%d/%Y" read
+    November (before check took --sources-config, its error said to import the file with it
+    first)."""
     from click.testing import CliRunner
 
     from audit.cli import main
@@ -1128,7 +1132,8 @@ def test_a_us_download_of_the_first_twelve_days_is_refused_by_import_and_check(
         assert result.exit_code == 2, result.output
         assert f"error: {path}: row 2: field 'Date': every date is up to the 12th" in (
             result.output)
-    assert "import the file with it first" in result.output
+    assert "--sources-config" in result.output
+    assert "import the file with it first" not in result.output
     assert not log.exists() and not (tmp_path / "out").exists()
     text = (Path(__file__).resolve().parents[1] / "models" / "sources.default.yaml"
             ).read_text(encoding="utf-8")
@@ -1143,6 +1148,13 @@ def test_a_us_download_of_the_first_twelve_days_is_refused_by_import_and_check(
     assert {k: str(t) for k, t in events.items()} == {
         "paypal:T100000000000001": "2026-11-05 18:00:00+00:00",
         "paypal:T200000000000001": "2026-11-12 18:00:00+00:00"}
+    out = tmp_path / "checked"
+    result = CliRunner().invoke(main, ["check", str(path), "--sources-config", str(config),
+                                       "--as-of", "2026-11-30T00:00:00Z", "--out", str(out)])
+    assert result.exit_code == 1, result.output  # (read, with findings)
+    manifest = json.loads((out / "findings.json").read_text(encoding="utf-8"))["manifest"]
+    assert manifest["sources_config"]["sha256"] == hashlib.sha256(
+        config.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(("dates", "day_first", "unreadable"), [
