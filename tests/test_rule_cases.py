@@ -860,7 +860,8 @@ def test_a_partial_repeat_does_not_hide_its_cases_larger_excess_over_the_charge(
 
 @pytest.mark.parametrize("select", [("DU001",), ("DU001", "EV005")], ids=["alone", "with EV005"])
 def test_duplicate_refund_alone_reads_the_excess_of_its_cases_charges(
-        select: tuple[str, ...], policy_for: Callable[[dict[str, Any]], Policy]) -> None:
+        select: tuple[str, ...], policy_for: Callable[[dict[str, Any]], Policy],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """duplicate-refund judged without refund-exceeds-charge adds up only the charges its
     cases' payouts are on, not every charge of the log: the same amounts and messages as
     where the two rules share the whole work. A on ch_1 as in the test above (C 40, A 60
@@ -873,9 +874,21 @@ def test_duplicate_refund_alone_reads_the_excess_of_its_cases_charges(
            "E": {**_money_case("p4", 50, ("02", 50)), "charge": "ch_3"},
            "F": {**_money_case("p5", 30, ("03", 30), ("04", 30)), "charge": "ch_3"}}
     policy = replace(policy_for({}), select=select)
+    import audit.rules.evidence.ev005_refund_exceeds_charge as ev005
+
+    whole = ev005.excess_findings
+    computed: list[bool] = []
+
+    def counted(facts: Any) -> Any:
+        computed.append(True)
+        return whole(facts)
+
+    monkeypatch.setattr(ev005, "excess_findings", counted)
     result = run_rules(build_log(log, policy, source="DU001 alone"), policy, RULES,
                        as_of=policy.as_of)
     assert result.errors == []
+    # Alone, the excess of every charge of the log is never computed (the narrowed way).
+    assert bool(computed) == ("EV005" in select)
     found = {f.case_id: (f.amount_at_risk, f.message) for f in result.findings
              if f.rule == "DU001"}
     assert found == {
