@@ -125,7 +125,51 @@ def _sha256(path: Path) -> str:
 
 XML_OPTIONS: dict[str, Any] = {"resolve_entities": False, "no_network": True,
                                "huge_tree": False}
-"""How `verify` parses a workbook's XML parts: no entity resolved, nothing fetched."""
+"""How `verify` parses a workbook's XML parts: no entity resolved, nothing fetched (and a
+part declaring a DOCTYPE refused: `_Events`)."""
+
+
+def _local(name: object) -> str:
+    """An XML name without its namespace (`{...}sheet`: `sheet`)."""
+    return str(name).rsplit("}", 1)[-1]
+
+
+class _Events:
+    """What lxml's parser tells of a workbook part as it reads it (its `target`: of the
+    start and end of each element and its text, what the subclass has a method for: lxml
+    tells a target no other), nothing kept of it but what the subclass keeps: no tree is
+    built, so a part of millions of elements uses no more memory than one of a few. `done`:
+    what was looked for is found, the rest not read. A DOCTYPE (which could declare
+    entities, expanded as the parser tells a target the text) is refused: a workbook's
+    parts have none (the Open Packaging Conventions forbid one)."""
+
+    done = False
+
+    def doctype(self, *_: object) -> None:
+        raise ValueError("a DOCTYPE declared (a workbook's parts declare none)")
+
+    def close(self) -> None:
+        pass
+
+
+def _parse(handle: IO[bytes], events: _Events, budget: list[int], limit: int) -> None:
+    """Part `handle` read into `events` (`_Events`) a block at a time, until it ends or
+    `events.done`, within the bytes left of `budget` (shared by the parts of one file; its
+    whole is `limit`): a ValueError where it would read more; an lxml error where the part
+    is not XML."""
+    from lxml import etree
+
+    target: Any = events  # (lxml's stubs ask of a target each method; lxml itself, any)
+    parser = etree.XMLParser(target=target, **XML_OPTIONS)
+    while not events.done:
+        block = handle.read(min(1 << 20, budget[0] + 1))
+        budget[0] -= len(block)
+        if budget[0] < 0:
+            raise ValueError(f"over {limit:,} bytes read")
+        if not block:
+            parser.close()
+            return
+        parser.feed(block)
 
 
 def _sheet_parts(archive: zipfile.ZipFile, sheet: str) -> tuple[str, str | None]:
@@ -134,38 +178,40 @@ def _sheet_parts(archive: zipfile.ZipFile, sheet: str) -> tuple[str, str | None]
     place: a workbook whose sheets were reordered, or re-saved by a spreadsheet program,
     need not have it as sheet1.xml), and xl/sharedStrings.xml where there is one (a
     spreadsheet program re-saving the workbook moves its texts there; `reports.xlsx` writes
-    them inline), else None. KeyError where the workbook has no sheet of that name or no
-    such part; ValueError where its parts cannot be read as XML."""
+    them inline), else None. Each part is read as it is parsed (`_parse`: nothing kept but
+    the one attribute looked for), up to `PART_LIMIT` bytes. KeyError where the workbook
+    has no sheet of that name or no such part; ValueError where its parts cannot be read as
+    XML (or an lxml error)."""
     import posixpath
 
-    from lxml import etree
+    class Named(_Events):
+        """The first element `tag` whose attribute `key` is `value`: `found`, the value of
+        its attribute `wanted` (a name of the namespace's own, `{...}id`, where
+        `qualified`)."""
 
-    parser = etree.XMLParser(**XML_OPTIONS)
+        def __init__(self, tag: str, key: str, value: str, wanted: str,
+                     qualified: bool) -> None:
+            self.tag, self.key, self.value = tag, key, value
+            self.wanted, self.qualified = wanted, qualified
+            self.found: str | None = None
 
-    def part(name: str) -> Any:
+        def start(self, tag: str, attrib: Any) -> None:
+            if _local(tag) == self.tag and attrib.get(self.key) == self.value:
+                self.found = next((str(v) for k, v in attrib.items()
+                                   if _local(k) == self.wanted
+                                   and str(k).startswith("{") == self.qualified), None)
+                self.done = True
+
+    def part(name: str, events: Named) -> str | None:
         with archive.open(name) as handle:
-            data = handle.read(PART_LIMIT + 1)
-        if len(data) > PART_LIMIT:
-            raise ValueError(f"{name}: over {PART_LIMIT:,} bytes")
-        try:
-            return etree.fromstring(data, parser)
-        except etree.XMLSyntaxError as exc:
-            raise ValueError(f"{name}: {exc}") from None
+            _parse(handle, events, [PART_LIMIT], PART_LIMIT)
+        return events.found
 
-    def local(name: Any) -> str:
-        return str(name).rsplit("}", 1)[-1]
-
-    relation = None
-    for element in part("xl/workbook.xml").iter("{*}sheet"):
-        if element.get("name") == sheet:
-            relation = next((value for key, value in element.attrib.items()
-                             if local(key) == "id" and str(key).startswith("{")), None)
-            break
-    target = None
-    for element in part("xl/_rels/workbook.xml.rels").iter("{*}Relationship"):
-        if relation is not None and element.get("Id") == relation:
-            target = element.get("Target")
-            break
+    relation = part("xl/workbook.xml", Named("sheet", "name", sheet, "id", True))
+    if relation is None:
+        raise KeyError(sheet)
+    target = part("xl/_rels/workbook.xml.rels",
+                  Named("Relationship", "Id", relation, "Target", False))
     if target is None:
         raise KeyError(sheet)
     member = target[1:] if target.startswith("/") else posixpath.normpath(f"xl/{target}")
@@ -175,47 +221,92 @@ def _sheet_parts(archive: zipfile.ZipFile, sheet: str) -> tuple[str, str | None]
     return member, "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in names else None
 
 
-class _Budgeted:
-    """A part of a workbook read for lxml's `iterparse` within the bytes left of `budget`
-    (`_holds`'s): a ValueError where it would read more."""
+class _SharedHolding(_Events):
+    """Which items (`si`) of xl/sharedStrings.xml hold `text` (their texts joined, as a
+    spreadsheet program shows the item): `holding`, a bit an item (its index, the order of
+    the items), no item's text kept (a window of `text`'s length but one). Told the end of
+    each element and text alone (no start: a part of millions of elements is read at the
+    least cost a target is told it): an item's text is that read since the end of the one
+    before (between items a workbook has none but white space)."""
 
-    def __init__(self, handle: IO[bytes], budget: list[int]) -> None:
-        self.handle, self.budget = handle, budget
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.holding = bytearray()
+        self.index = -1
+        self.window = ""
+        self.held = False
 
-    def read(self, size: int = -1) -> bytes:
-        block = self.handle.read(min(1 << 20, self.budget[0] + 1) if size < 0 else
-                                 min(size, self.budget[0] + 1))
-        self.budget[0] -= len(block)
-        if self.budget[0] < 0:
-            raise ValueError(f"over {SEARCH_LIMIT:,} bytes read")
-        return block
+    def data(self, text: str) -> None:
+        if not self.held:
+            self.window += text
+            self.held = self.text in self.window
+            self.window = self.window[len(self.window) - len(self.text) + 1:]
+
+    def end(self, tag: str) -> None:
+        if tag.endswith("}si") or tag == "si":
+            self.index += 1
+            if self.held:
+                byte = self.index >> 3
+                if byte >= len(self.holding):
+                    self.holding.extend(bytes(byte + 1 - len(self.holding)))
+                self.holding[byte] |= 1 << (self.index & 7)
+            self.window, self.held = "", False
+
+    def holds(self, index: int) -> bool:
+        byte = index >> 3
+        return byte < len(self.holding) and bool(self.holding[byte] >> (index & 7) & 1)
+
+
+class _SharedCells(_Events):
+    """Whether a sheet's part has a cell of a shared string (`t="s"`) whose index (its `v`'s
+    text, to the next element's start) is one `shared` holds (`_SharedHolding`): `done`
+    where one is. Nothing kept but the cell's index, up to `DIGITS` characters; told the
+    start of each element and text alone (no end: at the least cost)."""
+
+    DIGITS = 20  # (an index of a workbook's shared strings: Excel's are below 2^31)
+
+    def __init__(self, shared: _SharedHolding) -> None:
+        self.shared = shared
+        self.cell = False  # (in a shared string's cell, its v not yet read)
+        self.value: list[str] | None = None  # (its v's text, while read)
+
+    def start(self, tag: str, attrib: Any) -> None:
+        if self.value is not None:  # (the v read: its index, where it is one)
+            value = "".join(self.value).strip()
+            self.value = None
+            if len(value) <= self.DIGITS and value.isdigit() and self.shared.holds(int(value)):
+                self.done = True
+        if tag.endswith("}c") or tag == "c":
+            self.cell = attrib.get("t") == "s"
+        elif self.cell and (tag.endswith("}v") or tag == "v"):
+            self.cell = False  # (its first v alone)
+            self.value = []
+
+    def data(self, text: str) -> None:
+        if self.value is not None and sum(map(len, self.value)) <= self.DIGITS:
+            self.value.append(text)
+
+    def close(self) -> None:
+        self.start("", {})  # (the last cell's v, where the part ends after it)
 
 
 def _names_shared(archive: zipfile.ZipFile, sheet: str, shared: str, text: str,
                   budget: list[int]) -> bool:
     """Whether sheet part `sheet` has a cell of a shared string (`t="s"`) whose text, in
     part `shared` (xl/sharedStrings.xml), holds `text`: the workbook's texts as a
-    spreadsheet program saves them, the sheet's own, not another sheet's."""
-    from lxml import etree
-
-    used: set[int] = set()
-    with archive.open(sheet) as handle:
-        for _, cell in etree.iterparse(_Budgeted(handle, budget), tag="{*}c", **XML_OPTIONS):
-            if cell.get("t") == "s":
-                value = next((child.text for child in cell
-                              if str(child.tag).endswith("}v")), None)
-                if value is not None and value.strip().isdigit():
-                    used.add(int(value))
-            cell.clear()
-    if not used:
-        return False
+    spreadsheet program saves them, the sheet's own, not another sheet's. Both parts are
+    read as they are parsed (`_parse`), nothing kept of either but which items hold `text`
+    (a bit each) and the index of the cell read: memory does not grow with the parts,
+    whatever they hold. The sheet is not read where no item holds `text`."""
+    holding = _SharedHolding(text)
     with archive.open(shared) as handle:
-        for index, (_, item) in enumerate(etree.iterparse(
-                _Budgeted(handle, budget), tag="{*}si", **XML_OPTIONS)):
-            if index in used and text in "".join(item.itertext()):
-                return True
-            item.clear()
-    return False
+        _parse(handle, holding, budget, SEARCH_LIMIT)
+    if not any(holding.holding):
+        return False
+    cells = _SharedCells(holding)
+    with archive.open(sheet) as handle:
+        _parse(handle, cells, budget, SEARCH_LIMIT)
+    return cells.done
 
 
 def _holds(handle: IO[bytes], needle: bytes, budget: list[int]) -> bool:

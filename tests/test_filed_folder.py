@@ -654,3 +654,96 @@ def test_verify_holds_for_a_canonical_logs_side_files_and_exports(tmp_path: Path
     assert "canonical.quarantine.csv (the run's quarantine of canonical.parquet)" in output
     assert "stripe_refunds.csv (the run's export canonical.parquet was imported from)" in output
     assert f"inputs: {len(given)} of {len(given)} files given hold" in output
+
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _bombed_workbook(path: Path, run_id: str, filler: int) -> int:
+    """A workbook `path` whose Summary names `run_id` through a shared string, its parts
+    xl/workbook.xml (7 MB), the sheet and xl/sharedStrings.xml (`filler` bytes each)
+    padded with empty elements `<x/>` before what is looked for in each (a deflate bomb: a
+    few dozen kB as filed): the bytes its parts unpack to."""
+    import zipfile
+
+    pad = b"<x/>" * (filler // 4)
+    parts = {
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{MAIN_NS}" xmlns:r="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships">').encode() + b"<x/>" * (7 << 18)
+        + b'<sheets><sheet name="Summary" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": (
+            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.'
+            b'org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            b"</Relationships>"),
+        "xl/worksheets/sheet1.xml": (
+            f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c>'
+            ).encode() + pad + b'<c r="B1" t="s"><v>1</v></c></row></sheetData></worksheet>',
+        "xl/sharedStrings.xml": (f'<sst xmlns="{MAIN_NS}"><si><t>Run id</t></si>'.encode()
+                                 + pad + f"<si><t>{run_id}</t></si></sst>".encode()),
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return sum(map(len, parts.values()))
+
+
+def test_verify_reads_a_workbook_bomb_in_bounded_memory(runs: dict[str, Any],
+                                                        tmp_path: Path) -> None:
+    """findings.xlsx a deflate bomb (its workbook.xml, Summary sheet and shared strings
+    padded with millions of empty elements `<x/>`: under 200 kB unpacking to 39 MB), the run
+    id in a shared string its Summary uses after them, SHA256SUMS rewritten: verify finds
+    the id (exit 0), its memory (a process of its own, its peak resident size) growing by
+    less than 48 MB. Before, each part was parsed into a tree kept whole (the elements
+    looked for cleared, never removed, the others never cleared): 780 MB more."""
+    import subprocess
+    import sys
+
+    folder = _filed(runs, tmp_path)
+    run_id = runs["base"][1]["manifest"]["run_id"]
+    unpacked = _bombed_workbook(folder / "findings.xlsx", run_id, 16 << 20)
+    assert (folder / "findings.xlsx").stat().st_size < 200_000 and unpacked > 39 << 20
+    _rewrite_sums(folder)
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "import lxml.etree\n"
+        "from audit.verify import verify_folder\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "told = verify_folder(Path(sys.argv[1]))\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print(grown * 1024, told.differs, told.lines)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True,
+                          text=True, timeout=600, check=False,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    grown, told = done.stdout.split(" ", 1)
+    assert f"findings.xlsx: names run id {run_id}, findings.json's" in told, told
+    assert told.startswith("[] "), told  # (no difference)
+    assert int(grown) < 48 << 20, f"{int(grown):,} bytes more resident reading {unpacked:,}"
+
+
+@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/sharedStrings.xml"])
+def test_verify_tells_a_workbook_part_declaring_a_doctype(runs: dict[str, Any],
+                                                          tmp_path: Path, part: str) -> None:
+    """A workbook part declaring a DOCTYPE (here an entity standing for the run id, which a
+    parser telling its target the text expands): cannot be read (exit 1), nothing expanded.
+    A workbook has no DOCTYPE (ECMA-376 forbids one)."""
+    import zipfile
+
+    folder = _filed(runs, tmp_path)
+    run_id = runs["base"][1]["manifest"]["run_id"]
+    _bombed_workbook(folder / "findings.xlsx", run_id, 0)
+    with zipfile.ZipFile(folder / "findings.xlsx") as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    root = parts[part].split(b" ", 1)[0][1:].decode()
+    declared = f'<!DOCTYPE {root} [<!ENTITY id "{run_id}">]>'.encode()
+    parts[part] = declared + parts[part].replace(run_id.encode(), b"&id;")
+    with zipfile.ZipFile(folder / "findings.xlsx", "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    _rewrite_sums(folder)
+    code, output = _verify(folder)
+    assert code == 1, output
+    assert "findings.xlsx: cannot be read (its run id not found)" in output
