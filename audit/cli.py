@@ -2178,7 +2178,11 @@ def verify(settings: Settings, folder: Path, given: tuple[Path, ...], inputs: bo
     settings.say(f"{folder}: verified: every file listed holds its sha256, and the run id "
                  "is its manifest's and its reports'" + (
                      "; each file given holds a file the run read, and each input it read is "
-                     "given (--inputs)" if inputs else "") + (
+                     "given (--inputs)" if inputs and not found.uncompared else
+                     f"; each file given but {len(found.uncompared)} holds a file the run "
+                     "read, and each input it read is given (--inputs); not verified, not "
+                     "compared (no sha256 recorded): " + ", ".join(found.uncompared)
+                     if inputs else "") + (
                      "; SHA256SUMS is the one filed (--sums-sha256)" if sums is not None else
                      "; that these are the files filed, only --sums-sha256 (SHA256SUMS' "
                      "sha256 recorded at filing) shows"))

@@ -378,6 +378,9 @@ class Verified:
 
     lines: list[str] = field(default_factory=list)
     differs: list[str] = field(default_factory=list)
+    uncompared: list[str] = field(default_factory=list)
+    """Files given (`--inputs`) that could not be compared (no sha256 recorded of them):
+    neither held nor a difference, and not verified."""
 
 
 def read_sums(folder: Path) -> tuple[list[tuple[str, str]], str]:
@@ -518,12 +521,15 @@ def _earlier_files(entry: dict[str, Any], name: str) -> list[tuple[str, object]]
     earlier = entry.get("earlier_quarantine")
     imported = entry.get("imported_earlier")
     if isinstance(earlier, dict) and earlier.get("status") == "read":
-        told = earlier
+        told, what = earlier, f"quarantine of {name}"
         if earlier.get("sha256") is None and isinstance(imported, dict) and \
-                imported.get("quarantine_file") == earlier.get("file"):
-            # (none counted: the sha256 the log's record gives its quarantine, where it does)
+                isinstance(imported.get("quarantine_sha256"), str):
+            # (none counted: the sha256 the log's record gives its quarantine, whatever the
+            # name the log was checked under: its import wrote it under the log's name then)
             told = {"file": earlier.get("file"), "sha256": imported.get("quarantine_sha256")}
-        found.append((f"quarantine of {name}", told))
+            what = (f"quarantine of {name}, by the sha256 the log's record gives it: its "
+                    "import quarantined nothing")
+        found.append((what, told))
     exports = imported.get("inputs") if isinstance(imported, dict) else None
     for export in exports if isinstance(exports, list) else []:
         found.append((f"export {name} was imported from", export))
@@ -553,17 +559,20 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
     for path, digest in digests:
         same = [r for r in recorded if not r.held and r.sha256 == digest]
         unhashed = [r for r in recorded if not r.held and not r.sha256 and r.name == path.name]
-        if not same and unhashed:
+        if not same and unhashed:  # (neither held nor verified: told apart)
             unhashed[0].held = True
-            held.append(f"{path.name} (the run's {unhashed[0].what}: no sha256 recorded, as "
-                        "its import quarantined nothing; not compared)")
+            out.uncompared.append(
+                f"{path} (of the name of the run's {unhashed[0].what}: its import "
+                "quarantined nothing, and neither the run nor the log's record gives its "
+                "sha256)")
             continue
         same.sort(key=lambda r: (r.name != path.name, not r.required))
         if not same:
             left.append((path, digest))
             continue
         same[0].held = True
-        renamed = f" (read by the run as {same[0].name})" if same[0].name != path.name else ""
+        renamed = (f" (read by the run as {same[0].name})" if same[0].name != path.name and
+                   not same[0].what.startswith("quarantine of ") else "")  # (its log named)
         held.append(f"{path.name}{renamed}" if same[0].what == "input" else
                     f"{path.name} (the run's {same[0].what}){renamed}")
     for path, digest in left:
@@ -592,6 +601,10 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
         f"run read, as findings.json's manifest records it ({given_inputs} of the run's "
         f"{inputs} inputs)" + (f": {', '.join(held)}" if held else "") + " (its record is "
         "the run's where the run id is its manifest's and SHA256SUMS the one filed)")
+    if out.uncompared:
+        out.lines.append(f"inputs: {len(out.uncompared)} of {len(digests)} files given not "
+                         f"compared (no sha256 to compare with), not verified: "
+                         f"{', '.join(out.uncompared)}")
 
 
 def _a_report(name: str) -> bool:

@@ -651,7 +651,8 @@ def test_verify_holds_for_a_canonical_logs_side_files_and_exports(tmp_path: Path
                  *(folder / name for name in exports)]
         code, output = _verify(tmp_path / "out", "--inputs", *map(str, given))
     assert code == 0, output
-    assert "canonical.quarantine.csv (the run's quarantine of canonical.parquet)" in output
+    assert ("canonical.quarantine.csv (the run's quarantine of canonical.parquet, by the sha256 "
+            "the log's record gives it: its import quarantined nothing)") in output
     assert "stripe_refunds.csv (the run's export canonical.parquet was imported from)" in output
     assert f"inputs: {len(given)} of {len(given)} files given hold" in output
 
@@ -747,3 +748,69 @@ def test_verify_tells_a_workbook_part_declaring_a_doctype(runs: dict[str, Any],
     code, output = _verify(folder)
     assert code == 1, output
     assert "findings.xlsx: cannot be read (its run id not found)" in output
+
+
+def test_verify_compares_a_logs_empty_quarantine_whatever_the_name_checked(
+        tmp_path: Path) -> None:
+    """The demo's canonical log (its import quarantined nothing) checked as q3.parquet: a
+    q3.quarantine.csv of planted rows given beside it differs from the sha256 the log's
+    record gives its quarantine (exit 1); the import's own canonical.quarantine.csv holds
+    it (exit 0). Before, the planted file was counted among those holding the run's sha256
+    ('no sha256 recorded ...; not compared'), 'verified', exit 0, and the import's own
+    was 'not a file the run read' (exit 1)."""
+    demo = tmp_path / "demo"
+    done = CliRunner().invoke(main, ["demo", "--out", str(demo)])
+    assert done.exit_code == 0, (done.output, done.exception)
+    held = tmp_path / "held"
+    held.mkdir()
+    shutil.copyfile(demo / "canonical.parquet", held / "q3.parquet")
+    document, _ = _check([held / "q3.parquet"], tmp_path / "out")
+    (entry,) = document["manifest"]["inputs"]
+    assert entry["earlier_quarantine"]["quarantined"] == 0
+    assert entry["earlier_quarantine"]["file"] == "q3.quarantine.csv"
+    planted = held / "q3.quarantine.csv"
+    planted.write_text("file,row,field,reason,case\nstripe_refunds.csv,7,amount,planted,C1\n",
+                       encoding="utf-8")
+    code, output = _verify(tmp_path / "out", "--inputs", str(held / "q3.parquet"), str(planted))
+    assert code == 1, output
+    assert (f"input {planted}: sha256 {hashlib.sha256(planted.read_bytes()).hexdigest()}, not "
+            f"the {entry['imported_earlier']['quarantine_sha256']} ") in output
+    assert "inputs: 1 of 2 files given hold" in output
+    assert "not compared" not in output and "verified: every" not in output
+    own = demo / "canonical.quarantine.csv"
+    code, output = _verify(tmp_path / "out", "--inputs", str(held / "q3.parquet"), str(own))
+    assert code == 0, output
+    assert ("canonical.quarantine.csv (the run's quarantine of q3.parquet, by the sha256 the "
+            "log's record gives it: its import quarantined nothing)") in output
+    assert "inputs: 2 of 2 files given hold" in output
+
+
+def test_a_quarantine_no_sha256_is_recorded_of_is_told_not_compared(tmp_path: Path) -> None:
+    """A canonical log's quarantine the run and the log's record give no sha256 of (its
+    import quarantined nothing; a record written before the sha256 was kept), given: told
+    on a line of its own as not compared, not verified, and not counted among the files
+    holding the sha256 of a file the run read. Before, it was counted among them ('2 of 2
+    files given hold'), and the folder 'verified'."""
+    from audit.verify import Verified, compare_inputs
+
+    log = tmp_path / "q3.parquet"
+    log.write_bytes(b"the log")
+    quarantine = tmp_path / "q3.quarantine.csv"
+    quarantine.write_text("file,row,field,reason,case\nx.csv,7,amount,planted,C1\n",
+                          encoding="utf-8")
+    manifest = {"inputs": [{
+        "file": str(log), "sha256": hashlib.sha256(b"the log").hexdigest(),
+        "earlier_quarantine": {"file": "q3.quarantine.csv", "quarantined": 0,
+                               "status": "read", "sha256": None},
+        "imported_earlier": {"quarantine_file": "q3.quarantine.csv", "inputs": []}}]}
+    out = Verified()
+    compare_inputs(manifest, [log, quarantine], out)
+    assert out.differs == []
+    assert out.uncompared == [f"{quarantine} (of the name of the run's quarantine of "
+                              "q3.parquet: its import quarantined nothing, and neither the "
+                              "run nor the log's record gives its sha256)"]
+    assert out.lines[0].startswith("inputs: 1 of 2 files given hold the sha256 of a file the "
+                                   "run read, as findings.json's manifest records it (1 of "
+                                   "the run's 1 inputs): q3.parquet (its record")
+    assert out.lines[1] == (f"inputs: 1 of 2 files given not compared (no sha256 to compare "
+                            f"with), not verified: {out.uncompared[0]}")
