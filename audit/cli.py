@@ -2112,7 +2112,8 @@ def diff(settings: Settings, old: Path, new: Path, out: Path | None, fail_on: st
                 type=click.Path(path_type=Path))
 @click.option("--inputs", "inputs", is_flag=True,
               help="The files after DIR are the run's inputs as the auditor holds them (the "
-              "exports; the policy, mapping and SOP files, and of a canonical log its "
+              "exports; the policy, mapping, sources config and SOP files, and of a "
+              "canonical log its "
               "LOG.quarantine.csv and the exports it was imported from, may be given too): "
               "each is "
               "compared by its sha256 with the inputs findings.json's manifest records the "

@@ -462,8 +462,8 @@ def _base_name(recorded: str) -> str:
 @dataclass
 class _Recorded:
     """A file the run read as its manifest records it: `what` (`input`, `policy`,
-    `mapping`, `SOP <channel>`), its name, its sha256, whether one given holds it, and
-    whether one given of its name holds other bytes."""
+    `mapping`, `sources config`, `SOP <channel>`), its name, its sha256, whether one given
+    holds it, and whether one given of its name holds other bytes."""
 
     what: str
     name: str
@@ -474,9 +474,10 @@ class _Recorded:
 
 
 def _recorded_files(manifest: dict[str, object], out: Verified) -> list[_Recorded]:
-    """The inputs (each required) and the policy, mapping and SOPs (matched where given,
-    not required: the bundled ones are the tool's) that `manifest` records by name and
-    sha256; an entry of neither (a manifest edited) is a difference in `out`."""
+    """The inputs (each required) and the policy, mapping, sources config (`--sources-config`)
+    and SOPs (matched where given, not required: the bundled ones are the tool's) that
+    `manifest` records by name and sha256; an entry of neither (a manifest edited) is a
+    difference in `out`."""
     found: list[_Recorded] = []
     inputs = manifest.get("inputs")
     if not isinstance(inputs, list):
@@ -484,7 +485,9 @@ def _recorded_files(manifest: dict[str, object], out: Verified) -> list[_Recorde
                            "given (--inputs) cannot be compared")
         inputs = []
     others: list[tuple[str, object]] = [("policy", manifest.get("policy")),
-                                        ("mapping", manifest.get("mapping"))]
+                                        ("mapping", manifest.get("mapping")),
+                                        ("sources config",
+                                         manifest.get("sources_config"))]
     sops = manifest.get("sop")
     for sop in sops if isinstance(sops, list) else []:
         channel = sop.get("channel") if isinstance(sop, dict) else None
@@ -542,8 +545,9 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
     of the same bytes (whatever its name: the run id pairs inputs so) holds it; else one of
     the same file name and other bytes differs; a file of neither is not the run's (extra);
     an input of the run none given holds is missing. Each but a held one is a difference.
-    The policy, mapping and SOPs, and a canonical log's own quarantine and the exports it
-    was imported from (`_earlier_files`), are compared where given, not missing where not.
+    The policy, mapping, sources config and SOPs, and a canonical log's own quarantine and
+    the exports it was imported from (`_earlier_files`), are compared where given, not
+    missing where not.
     InputError (exit code 2) where a file given cannot be read (`_given_sha256`)."""
     recorded = _recorded_files(manifest, out)
     seen: set[Path] = set()
@@ -588,8 +592,8 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
         else:
             out.differs.append(
                 f"input {path}: sha256 {digest}: not a file the run read (its manifest "
-                "records no input, policy, mapping, SOP, canonical log's quarantine or export "
-                "of this name or these bytes)")
+                "records no input, policy, mapping, sources config, SOP, canonical log's "
+                "quarantine or export of this name or these bytes)")
     missing = [r for r in recorded if r.required and not r.held and not r.differs]
     for entry in missing:
         out.differs.append(f"input {entry.name}: read by the run (sha256 {entry.sha256}), "

@@ -814,3 +814,26 @@ def test_a_quarantine_no_sha256_is_recorded_of_is_told_not_compared(tmp_path: Pa
                                    "the run's 1 inputs): q3.parquet (its record")
     assert out.lines[1] == (f"inputs: 1 of 2 files given not compared (no sha256 to compare "
                             f"with), not verified: {out.uncompared[0]}")
+
+
+def test_verify_holds_for_the_sources_config_the_run_read(tmp_path: Path) -> None:
+    """A check with --sources-config (its sha256 in the manifest's `sources_config`, part
+    of the run id): the file given with the exports is the run's (exit 0); the file edited
+    differs from it (exit 1). Before, it was 'not a file the run read' (exit 1) either way."""
+    exports = _exports(tmp_path / "exports")
+    with as_file(files("sample_logs").joinpath("refund-sample", "sample_sources.yaml")) as yml:
+        config = tmp_path / "sources.yaml"
+        shutil.copyfile(yml, config)
+    document, _ = _check(exports, tmp_path / "out", "--sources-config", str(config))
+    assert document["manifest"]["sources_config"]["sha256"] == hashlib.sha256(
+        config.read_bytes()).hexdigest()
+    code, output = _verify(tmp_path / "out", "--inputs", *map(str, exports), str(config))
+    assert code == 0, output
+    assert "sources.yaml (the run's sources config)" in output
+    assert f"inputs: {len(exports) + 1} of {len(exports) + 1} files given hold" in output
+    config.write_text(config.read_text("utf-8") + "\n# edited\n", encoding="utf-8")
+    code, output = _verify(tmp_path / "out", "--inputs", *map(str, exports), str(config))
+    assert code == 1, output
+    assert (f"input {config}: sha256 {hashlib.sha256(config.read_bytes()).hexdigest()}, not "
+            f"the {document['manifest']['sources_config']['sha256']} the run recorded for "
+            "sources.yaml (sources config): another file than the run's") in output
