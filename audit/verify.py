@@ -558,29 +558,38 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
             continue
         seen.add(key)
         digests.append((path, _given_sha256(path)))
-    held: list[str] = []
-    left: list[tuple[Path, str]] = []
-    for path, digest in digests:
-        same = [r for r in recorded if not r.held and r.sha256 == digest]
+    holders: dict[int, Path] = {}  # (id of a record held: the file given holding it)
+    held: dict[Path, str] = {}
+    pending = digests
+    for exact in (True, False):  # (its name and bytes first, then its bytes alone; in the
+        left: list[tuple[Path, str]] = []  # paths' order: which holds which is not the order
+        # given)
+        for path, digest in sorted(pending, key=lambda d: str(d[0])):
+            same = [r for r in recorded if not r.held and r.sha256 == digest
+                    and (r.name == path.name or not exact)]
+            if not same:
+                left.append((path, digest))
+                continue
+            same.sort(key=lambda r: (r.name != path.name, not r.required))
+            same[0].held = True
+            holders[id(same[0])] = path
+            renamed = (f" (read by the run as {same[0].name})" if same[0].name != path.name
+                       and not same[0].what.startswith("quarantine of ") else "")
+            held[path] = (f"{path.name}{renamed}" if same[0].what == "input" else
+                          f"{path.name} (the run's {same[0].what}){renamed}")
+        pending = left
+    for path, digest in sorted(pending, key=lambda d: str(d[0])):
         unhashed = [r for r in recorded if not r.held and not r.sha256 and r.name == path.name]
-        if not same and unhashed:  # (neither held nor verified: told apart)
+        if unhashed:  # (neither held nor verified: told apart)
             unhashed[0].held = True
+            holders[id(unhashed[0])] = path
             out.uncompared.append(
                 f"{path} (of the name of the run's {unhashed[0].what}: its import "
                 "quarantined nothing, and neither the run nor the log's record gives its "
                 "sha256)")
             continue
-        same.sort(key=lambda r: (r.name != path.name, not r.required))
-        if not same:
-            left.append((path, digest))
-            continue
-        same[0].held = True
-        renamed = (f" (read by the run as {same[0].name})" if same[0].name != path.name and
-                   not same[0].what.startswith("quarantine of ") else "")  # (its log named)
-        held.append(f"{path.name}{renamed}" if same[0].what == "input" else
-                    f"{path.name} (the run's {same[0].what}){renamed}")
-    for path, digest in left:
         named = [r for r in recorded if not r.held and not r.differs and r.name == path.name]
+        copied = [r for r in recorded if r.held and r.sha256 == digest]
         if named:
             named[0].differs = True  # (told as differing: not also as missing)
             label = (f"input {named[0].name}" if named[0].what == "input" else
@@ -589,6 +598,17 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
                 f"input {path}: sha256 {digest}, not the {named[0].sha256} the run recorded "
                 f"for {label}: another file than the run's (changed, or another of that "
                 "name)")
+        elif copied:
+            out.differs.append(
+                f"input {path}: a second file of the bytes of the run's "
+                f"{copied[0].what} {copied[0].name} (already held by "
+                f"{holders.get(id(copied[0]), '?')}): given twice")
+        elif any(r.held and r.name == path.name for r in recorded):
+            twin = next(r for r in recorded if r.held and r.name == path.name)
+            out.differs.append(
+                f"input {path}: sha256 {digest}: a second file of the name of the run's "
+                f"{twin.what} {twin.name} (already held by {holders.get(id(twin), '?')}), "
+                "of other bytes: not a file the run read")
         else:
             out.differs.append(
                 f"input {path}: sha256 {digest}: not a file the run read (its manifest "
@@ -603,7 +623,8 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
     out.lines.append(
         f"inputs: {len(held)} of {len(digests)} files given hold the sha256 of a file the "
         f"run read, as findings.json's manifest records it ({given_inputs} of the run's "
-        f"{inputs} inputs)" + (f": {', '.join(held)}" if held else "") + " (its record is "
+        f"{inputs} inputs)" + (f": {', '.join(held[p] for p, _ in digests if p in held)}"
+                               if held else "") + " (its record is "
         "the run's where the run id is its manifest's and SHA256SUMS the one filed)")
     if out.uncompared:
         out.lines.append(f"inputs: {len(out.uncompared)} of {len(digests)} files given not "

@@ -837,3 +837,28 @@ def test_verify_holds_for_the_sources_config_the_run_read(tmp_path: Path) -> Non
     assert (f"input {config}: sha256 {hashlib.sha256(config.read_bytes()).hexdigest()}, not "
             f"the {document['manifest']['sources_config']['sha256']} the run recorded for "
             "sources.yaml (sources config): another file than the run's") in output
+
+
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_verify_tells_a_second_copy_of_an_input_as_such(runs: dict[str, Any], tmp_path: Path,
+                                                        copy_first: bool) -> None:
+    """The run's exports given with a second copy of stripe_refunds.csv (renamed), before
+    them or after: the file of the run's name holds the input, the copy is told as a second
+    file of its bytes, whatever the order. Before, the copy given first took the input
+    (read by the run as stripe_refunds.csv) and the export of its own name was told 'not a
+    file the run read (its manifest records no input ... of this name or these bytes)'."""
+    folder = _filed(runs, tmp_path)
+    held = tmp_path / "held"
+    held.mkdir()
+    for path in _held_inputs(runs):
+        shutil.copyfile(path, held / path.name)
+    copy = tmp_path / "refunds-copy.csv"
+    shutil.copyfile(held / "stripe_refunds.csv", copy)
+    exports = sorted(held.iterdir())
+    given = [copy, *exports] if copy_first else [*exports, copy]
+    code, output = _verify(folder, "--inputs", *map(str, given))
+    assert code == 1, output
+    assert (f"input {copy}: a second file of the bytes of the run's input stripe_refunds.csv "
+            f"(already held by {held / 'stripe_refunds.csv'}): given twice") in output
+    assert "not a file the run read" not in output and "read by the run as" not in output
+    assert "NOT verified: 1 difference" in output
