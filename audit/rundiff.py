@@ -393,12 +393,14 @@ def _not_a_run(folder: Path) -> str:
 
 
 @gc_paused  # (millions of dicts, lists and rows, none in cycles: audit.gcpause)
-def load_run(given: Path, which: str, data: bytes | None = None) -> AuditRun:
+def load_run(given: Path, which: str, read: list[bytes] | None = None) -> AuditRun:
     """OLD or NEW read and checked: an InputError naming the file and the field where its
     findings.json is not one of a check of a format it reads (`OLDEST_FINDINGS_FORMAT` to
-    `FINDINGS_FORMAT`). `data`, where given, is the findings.json's bytes as the caller read
-    them (`audit.verify`'s, bounded), not read again."""
+    `FINDINGS_FORMAT`). `read`, where given, holds the findings.json's bytes as the caller
+    read them (`audit.verify`'s, bounded), not read again: taken out of it (the list left
+    empty), so that no reference to them is left while the document is checked."""
     folder, path = findings_path(given, which)
+    data = read.pop() if read else None
     if data is None:
         try:
             data = path.read_bytes()

@@ -354,16 +354,17 @@ def _names(path: Path, sheet: str | None, text: str) -> bool | None:
         return None
 
 
-def _consistent(findings: Path, data: bytes) -> str | None:
+def _consistent(findings: Path, read: list[bytes]) -> str | None:
     """Why findings.json does not hold together as `diff` reads it (`audit.rundiff.load_run`:
     its findings against its summary's counts, each finding's fields, its waivers), or None
     where it does: a finding removed and SHA256SUMS rewritten leave the run id as it was,
-    not the summary's counts. `data`: its bytes, as `verify_folder` read them (bounded:
-    not read again)."""
+    not the summary's counts. `read`: a list of its bytes, as `verify_folder` read them
+    (bounded: not read again), taken out of it by `load_run` (none kept while the document
+    is checked)."""
     from audit.rundiff import load_run
 
     try:
-        load_run(findings, "findings.json", data)
+        load_run(findings, "findings.json", read)
     except InputError as exc:  # (named as the error names itself: its row or line by its
         # unit, its record, its field; the file as findings.json, not its path)
         return InputError(exc.message, file="findings.json", field=exc.field,
@@ -763,8 +764,9 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
                            "from its manifest: the manifest was edited since its check")
     if inputs is not None:
         compare_inputs(manifest, inputs, out)
-    told = _consistent(findings, data)
-    del data
+    read = [data]
+    del data  # (the list's the only reference: `load_run` takes it out before the check)
+    told = _consistent(findings, read)
     if told is not None:
         out.differs.append(told)
     for name, member in SHOWN_IN.items():

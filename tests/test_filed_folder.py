@@ -629,7 +629,7 @@ def test_a_findings_json_diff_cannot_read_is_named_by_its_unit(tmp_path: Path) -
     path = tmp_path / "findings.json"
     data = b'{"manifest": {},\n  "findings": [1,,]}'
     path.write_bytes(data)
-    told = _consistent(path, data)
+    told = _consistent(path, [data])
     assert told is not None and told.startswith("findings.json: line 2: not JSON: "), told
     assert "(line " not in told
 
@@ -862,3 +862,35 @@ def test_verify_tells_a_second_copy_of_an_input_as_such(runs: dict[str, Any], tm
             f"(already held by {held / 'stripe_refunds.csv'}): given twice") in output
     assert "not a file the run read" not in output and "read by the run as" not in output
     assert "NOT verified: 1 difference" in output
+
+
+def test_verify_keeps_no_copy_of_findings_json_while_diff_checks_it(
+        runs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While findings.json's document is checked as diff reads it (`rundiff._checked`), the
+    bytes verify read it from are no longer held (memory as diff's reading of one run, as
+    docs/reports.md says). Before, verify_folder kept them to the end of the check
+    (load_run's `del data` freed its own reference alone)."""
+    import tracemalloc
+
+    import audit.rundiff
+    import audit.verify
+
+    folder = _filed(runs, tmp_path)
+    size = (folder / "findings.json").stat().st_size
+    held: list[int] = []
+    checked = audit.rundiff._checked
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(True, audit.verify.__file__)])
+        held.append(sum(stat.size for stat in snapshot.statistics("filename")))
+        return checked(*args, **kwargs)
+
+    monkeypatch.setattr(audit.rundiff, "_checked", watched)
+    tracemalloc.start()
+    try:
+        found = audit.verify.verify_folder(folder)
+    finally:
+        tracemalloc.stop()
+    assert found.differs == [] and len(held) == 1
+    assert held[0] < size // 4, f"{held[0]:,} bytes of verify's held, findings.json {size:,}"
