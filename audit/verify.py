@@ -540,17 +540,10 @@ def _earlier_files(entry: dict[str, Any], name: str) -> list[tuple[str, object]]
     return found
 
 
-def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified) -> None:
-    """Each file of `given` (`--inputs`: the auditor's copies of the exports the run read)
-    against the files `manifest` records the run read (`_recorded_files`), into `out`: one
-    of the same bytes (whatever its name: the run id pairs inputs so) holds it; else one of
-    the same file name and other bytes differs; a file of neither is not the run's (extra);
-    an input of the run none given holds is missing. Each but a held one is a difference.
-    The policy, mapping, sources config and SOPs, and a canonical log's own quarantine and
-    the exports it was imported from (`_earlier_files`), are compared where given, not
-    missing where not.
-    InputError (exit code 2) where a file given cannot be read (`_given_sha256`)."""
-    recorded = _recorded_files(manifest, out)
+def given_digests(given: list[Path]) -> list[tuple[Path, str]]:
+    """Each file of `given` (`--inputs`), once (a path given twice, as one), and its sha256:
+    an InputError (exit code 2) where one cannot be read (`_given_sha256`). Read before the
+    folder is, so a file that cannot be read is an error whatever the folder holds."""
     seen: set[Path] = set()
     digests: list[tuple[Path, str]] = []
     for path in given:
@@ -559,6 +552,21 @@ def compare_inputs(manifest: dict[str, object], given: list[Path], out: Verified
             continue
         seen.add(key)
         digests.append((path, _given_sha256(path)))
+    return digests
+
+
+def compare_inputs(manifest: dict[str, object], digests: list[tuple[Path, str]],
+                   out: Verified) -> None:
+    """Each file given (`--inputs`: the auditor's copies of the exports the run read), of
+    `digests` (`given_digests`: each path and its sha256), against the files `manifest`
+    records the run read (`_recorded_files`), into `out`: one of the same name and bytes,
+    else of the same bytes (whatever its name: the run id pairs inputs so) holds it; else
+    one of the same file name and other bytes differs; a file of neither is not the run's
+    (extra), nor a second one of the bytes of one held; an input of the run none given
+    holds is missing. Each but a held one is a difference. The policy, mapping, sources
+    config and SOPs, and a canonical log's own quarantine and the exports it was imported
+    from (`_earlier_files`), are compared where given, not missing where not."""
+    recorded = _recorded_files(manifest, out)
     holders: dict[int, Path] = {}  # (id of a record held: the file given holding it)
     held: dict[Path, str] = {}
     pending = digests
@@ -679,6 +687,9 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
         raise InputError("not a run id (64 hex digits): give the run id recorded when the "
                          "folder was filed (report.html's header, findings.xlsx's Summary)",
                          field="--run-id")
+    # (the files given read before the folder: one that cannot be read is an error, exit 2,
+    # whatever the folder holds, a findings.json unreadable too)
+    digests = given_digests(inputs) if inputs is not None else None
     sums, sums_sha256 = read_sums(folder)
     out = Verified()
     listed = {name for name, _ in sums}
@@ -762,8 +773,8 @@ def verify_folder(folder: Path, expected_run_id: str | None = None,
     else:
         out.differs.append(f"findings.json: run id {recorded} recorded, {computed} computed "
                            "from its manifest: the manifest was edited since its check")
-    if inputs is not None:
-        compare_inputs(manifest, inputs, out)
+    if digests is not None:
+        compare_inputs(manifest, digests, out)
     read = [data]
     del data  # (the list's the only reference: `load_run` takes it out before the check)
     told = _consistent(findings, read)

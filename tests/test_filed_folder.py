@@ -791,7 +791,7 @@ def test_a_quarantine_no_sha256_is_recorded_of_is_told_not_compared(tmp_path: Pa
     on a line of its own as not compared, not verified, and not counted among the files
     holding the sha256 of a file the run read. Before, it was counted among them ('2 of 2
     files given hold'), and the folder 'verified'."""
-    from audit.verify import Verified, compare_inputs
+    from audit.verify import Verified, compare_inputs, given_digests
 
     log = tmp_path / "q3.parquet"
     log.write_bytes(b"the log")
@@ -804,7 +804,7 @@ def test_a_quarantine_no_sha256_is_recorded_of_is_told_not_compared(tmp_path: Pa
                                "status": "read", "sha256": None},
         "imported_earlier": {"quarantine_file": "q3.quarantine.csv", "inputs": []}}]}
     out = Verified()
-    compare_inputs(manifest, [log, quarantine], out)
+    compare_inputs(manifest, given_digests([log, quarantine]), out)
     assert out.differs == []
     assert out.uncompared == [f"{quarantine} (of the name of the run's quarantine of "
                               "q3.parquet: its import quarantined nothing, and neither the "
@@ -894,3 +894,18 @@ def test_verify_keeps_no_copy_of_findings_json_while_diff_checks_it(
         tracemalloc.stop()
     assert found.differs == [] and len(held) == 1
     assert held[0] < size // 4, f"{held[0]:,} bytes of verify's held, findings.json {size:,}"
+
+
+def test_verify_refuses_an_input_it_cannot_read_without_findings_json(
+        runs: dict[str, Any], tmp_path: Path) -> None:
+    """A file given with --inputs that is not there, of a folder whose findings.json is gone
+    (listed in SHA256SUMS): an error, exit 2, naming it, as with findings.json there. Before,
+    the file was never read: 'inputs: not compared ...' among the differences, exit 1."""
+    folder = _filed(runs, tmp_path)
+    (folder / "findings.json").unlink()
+    code, output = _verify(folder, "--inputs", str(tmp_path / "nowhere.csv"))
+    assert code == 2, output
+    assert "nowhere.csv: no such file (given with --inputs)" in output
+    code, output = _verify(folder, "--inputs", str(_held_inputs(runs)[0]))
+    assert code == 1, output
+    assert "inputs: not compared with the run's (no findings.json to read them from)" in output
