@@ -909,3 +909,42 @@ def test_verify_refuses_an_input_it_cannot_read_without_findings_json(
     code, output = _verify(folder, "--inputs", str(_held_inputs(runs)[0]))
     assert code == 1, output
     assert "inputs: not compared with the run's (no findings.json to read them from)" in output
+
+
+def test_verify_does_not_verify_a_quarantine_it_cannot_compare(tmp_path: Path) -> None:
+    """The demo's canonical log, its record rewritten without the quarantine's sha256 (as a
+    record written before it was kept), checked as q3.parquet, given with a
+    q3.quarantine.csv: the log holds the run's input, the quarantine is told on a line of
+    its own as not compared, and 'verified' says one file given was not. Before, it was
+    counted among the files holding the run's sha256 and 'each file given holds a file the
+    run read'."""
+    import pyarrow.parquet as pq
+
+    from audit.store import IMPORT_RECORD_KEY
+
+    demo = tmp_path / "demo"
+    done = CliRunner().invoke(main, ["demo", "--out", str(demo)])
+    assert done.exit_code == 0, (done.output, done.exception)
+    table = pq.read_table(demo / "canonical.parquet")
+    metadata = dict(table.schema.metadata)
+    record = json.loads(metadata[IMPORT_RECORD_KEY])
+    assert record["quarantined"] == 0
+    del record["quarantine_sha256"]
+    metadata[IMPORT_RECORD_KEY] = json.dumps(record).encode("utf-8")
+    held = tmp_path / "held"
+    held.mkdir()
+    pq.write_table(table.replace_schema_metadata(metadata), held / "q3.parquet")
+    _check([held / "q3.parquet"], tmp_path / "out")
+    quarantine = held / "q3.quarantine.csv"
+    quarantine.write_text("file,row,field,reason,case\nx.csv,7,amount,planted,C1\n",
+                          encoding="utf-8")
+    code, output = _verify(tmp_path / "out", "--inputs", str(held / "q3.parquet"),
+                           str(quarantine))
+    assert code == 0, output
+    assert "inputs: 1 of 2 files given hold the sha256 of a file the run read" in output
+    assert (f"inputs: 1 of 2 files given not compared (no sha256 to compare with), not "
+            f"verified: {quarantine} (of the name of the run's quarantine of q3.parquet: its "
+            "import quarantined nothing, and neither the run nor the log's record gives its "
+            "sha256)") in output
+    assert "; each file given but 1 holds a file the run read" in output
+    assert "each file given holds" not in output
