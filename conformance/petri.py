@@ -118,11 +118,26 @@ class WorkflowNet:
 
 
 @dataclass(frozen=True)
+class Follows:
+    """The directly-follows relation of a net's visible labels, read off its reachability
+    graph (silent transitions skipped): which label can come right after which in a run, which
+    can come first and which last. Of a sound net, exactly the adjacent pairs, first and last
+    labels of its runs (every reachable state can finish)."""
+
+    pairs: frozenset[tuple[str, str]]
+    starts: frozenset[str]
+    ends: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Soundness:
     verdict: Verdict
     problems: tuple[str, ...] = ()
     states: int = 0
     """Reachable states explored."""
+    follows: Follows | None = field(default=None, compare=False, repr=False)
+    """Where asked for (`check_soundness(..., follows=True)`) and the net is sound: its
+    directly-follows relation, from the same reachability graph."""
 
     @property
     def answer(self) -> Literal["yes", "no", "undecided"]:
@@ -1413,7 +1428,8 @@ def joined_failure(model: BpmnModel, *, max_states: int = MAX_SOUNDNESS_STATES
         reason = first.reason.removesuffix(ONE_POOL_HINT)
         return f"{first.element_id}{first.located()}: {reason}", None
     assert conversion.net is not None
-    soundness = check_soundness(conversion.net, max_states=max_states)
+    # (With its directly-follows relation: the report's SOP graph draws it, `sop_graph`.)
+    soundness = check_soundness(conversion.net, max_states=max_states, follows=True)
     return _joined_unsound(model, soundness, max_states), soundness
 
 
@@ -1478,12 +1494,14 @@ def _index(net: WorkflowNet) -> _Indexed:
                     place_index[net.sink])
 
 
-def check_soundness(net: WorkflowNet, *, max_states: int = MAX_SOUNDNESS_STATES) -> Soundness:
+def check_soundness(net: WorkflowNet, *, max_states: int = MAX_SOUNDNESS_STATES,
+                    follows: bool = False) -> Soundness:
     """Classical soundness of a workflow net, on its reachability graph.
 
     Sound: from every reachable state the sink can be reached; when the sink is marked nothing
     else is; every transition can fire; the net is bounded. A state space larger than
-    `max_states` gives "undecided" (never a guess).
+    `max_states` gives "undecided" (never a guess). `follows`: a sound net's answer carries
+    its directly-follows relation (`Follows`), read off the same graph.
     """
     ix = _index(net)
     trans = [_Trans(ix.labels[t], ix.names[t], ix.pre[t], ix.post[t])
@@ -1569,7 +1587,46 @@ def check_soundness(net: WorkflowNet, *, max_states: int = MAX_SOUNDNESS_STATES)
         shown = ", ".join(_show(ix, t) for t in dead[:5])
         more = f" and {len(dead) - 5} more" if len(dead) > 5 else ""
         problems.append(f"{len(dead)} transition(s) can never fire: {shown}{more}")
-    return Soundness("unsound" if problems else "sound", tuple(problems), len(states))
+    if problems:
+        return Soundness("unsound", tuple(problems), len(states))
+    return Soundness("sound", (), len(states),
+                     _follows(edges, ix.labels, index[final]) if follows else None)
+
+
+def _follows(edges: Sequence[Sequence[tuple[int, int]]], labels: Sequence[str | None],
+             final: int) -> Follows:
+    """The directly-follows relation of a reachability graph (`edges`: state -> (transition,
+    next state), state 0 the start; `final`: the final state): each state's last visible
+    labels (None: none yet) spread along its edges, through silent transitions as they are."""
+    last: list[set[str | None]] = [set() for _ in edges]
+    last[0].add(None)
+    pairs: set[tuple[str, str]] = set()
+    starts: set[str] = set()
+    queue = deque([0])
+    queued = [False] * len(edges)
+    queued[0] = True
+    while queue:
+        s = queue.popleft()
+        queued[s] = False
+        before = last[s]
+        for t, target in edges[s]:
+            label = labels[t]
+            if label is None:
+                new = before - last[target]
+            else:
+                for previous in before:
+                    if previous is None:
+                        starts.add(label)
+                    else:
+                        pairs.add((previous, label))
+                new = set() if label in last[target] else {label}
+            if new:
+                last[target] |= new
+                if not queued[target]:
+                    queued[target] = True
+                    queue.append(target)
+    ends = {label for label in last[final] if label is not None}
+    return Follows(frozenset(pairs), frozenset(starts), frozenset(ends))
 
 
 def _show(ix: _Indexed, t: int) -> str:

@@ -579,14 +579,34 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     interrupt, after a task of it completed; an event on a sub-process, or an event
     sub-process, after any task inside it (or inside the process). Where such a branch
     interrupts and its end ends the process, the task before it can be the case's last;
-    a non-interrupting one leaves the rest running, so its end makes no task last."""
+    a non-interrupting one leaves the rest running, so its end makes no task last.
+
+    A collaboration's pools read as one process (`BpmnModel.joined`) whose net is sound are
+    drawn from the net's runs: each task that can come right after another, first or last
+    in a run (`conformance.petri.Follows`, read off the reachability graph its soundness
+    check explored when the pools were joined), side by side running pools' interleavings
+    included. Where that check did not decide (too many states), the flows as below."""
+    lanes: dict[str, list[str]] = defaultdict(list)
+    for task in model.tasks.values():
+        # (One cluster per task: the first of its lanes, where several lane sets hold it.)
+        lane = task.role or ""
+        if task.name not in lanes[lane]:
+            lanes[lane].append(task.name)
+    title = model.process_name or model.process_id
+    follows = model.joined_soundness.follows if (
+        model.joined and model.joined_soundness is not None) else None
+    if follows is not None:
+        return SopGraph(title, dict(lanes), sorted(follows.pairs), sorted(follows.starts),
+                        sorted(follows.ends))
     out_flows: dict[str, list[str]] = defaultdict(list)
-    # (Pools read as one process: a message flow goes on at its receiver, which waits for
-    # it; a receiver's sequence flow in is no succession drawn where every sender of its
-    # message answers the receiver's pool (hears from it first, as Finance, started by
-    # Support's approval, pays before Support closes): the message comes later. Where a
-    # sender's pool hears nothing from the receiver's, the message may have come before the
-    # receiver is reached, and the flow in is drawn. A pool a message starts is no start.)
+    # (Pools read as one process, their state space too large to explore: a message flow
+    # goes on at its receiver, which waits for it; a receiver's sequence flow in is no
+    # succession drawn where every sender of its message answers the receiver's pool (hears
+    # from it first, as Finance, started by Support's approval, pays before Support closes):
+    # the message is taken to come later, which holds where the sender answers the task
+    # before the receiver and not where it answers an earlier one (then some of the flows
+    # into the receiver are missed). Where a sender's pool hears nothing from the
+    # receiver's, the flow in is drawn. A pool a message starts is no start.)
     receivers = {flow.target for flow in model.message_flows}
     senders = {flow.source for flow in model.message_flows}
     pool_of = model.pool_of
@@ -765,14 +785,8 @@ def sop_graph(model: BpmnModel) -> SopGraph:
             stack.append(t)
     flows = {(name[k], name[t]) for k in reachable for t in after_task[k]}
     ends = {name[k] for k in last & reachable}
-    lanes: dict[str, list[str]] = defaultdict(list)
-    for task in model.tasks.values():
-        # (One cluster per task: the first of its lanes, where several lane sets hold it.)
-        lane = task.role or ""
-        if task.name not in lanes[lane]:
-            lanes[lane].append(task.name)
-    return SopGraph(model.process_name or model.process_id, dict(lanes), sorted(flows),
-                    sorted({name[t] for t in first}), sorted(ends))
+    return SopGraph(title, dict(lanes), sorted(flows), sorted({name[t] for t in first}),
+                    sorted(ends))
 
 
 # --- DOT --------------------------------------------------------------------------------------

@@ -161,8 +161,40 @@ def test_the_sop_graph_keeps_the_flow_into_a_receiver_its_sender_does_not_follow
         + tasks("c") + '<endEvent id="e2"/>' + flows("s2>b>w>c>e2"),
         '<messageFlow id="m" sourceRef="t" targetRef="w"/>')
     graph = sop_graph(read_bpmn(path))
-    assert set(graph.flows) == {("A", "C"), ("B", "C")}
-    assert set(graph.starts) == {"A", "B"} and "B" not in graph.ends
+    traces = play_out(bpmn_to_workflow_net(path).net, max_length=6)  # type: ignore[arg-type]
+    # (A and B run side by side: either may come first, and so follow the other.)
+    assert set(graph.flows) == {pair for trace in traces for pair in pairwise(trace)} == {
+        ("A", "C"), ("B", "C"), ("A", "B"), ("B", "A")}
+    assert set(graph.starts) == {"A", "B"} and graph.ends == ["C"]
+
+
+def test_the_sop_graph_keeps_the_flow_from_a_sender_into_its_answer(tmp_path: Path) -> None:
+    """Support runs A, sends 'approved' (which starts Finance), B, waits for 'paid', C;
+    Finance does P and sends 'paid'. The runs are (A, B, P, C) and (A, P, B, C): B -> C is a
+    succession of the SOP, as are B -> P and P -> B (Finance pays while Support does B), and
+    C alone is last. Before, the flow into the wait for 'paid' was dropped (Finance answers
+    Support), so B was drawn as an end, B -> C missing (every compliant case's B -> C drawn
+    dotted, "not in SOP"). The graph of a joined collaboration is its net's directly-follows
+    relation, read off the reachability graph its soundness check explored."""
+    from reports.overlay import sop_graph
+
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t"/>' + tasks("b")
+        + '<intermediateCatchEvent id="w"><messageEventDefinition/></intermediateCatchEvent>'
+        + tasks("c") + '<endEvent id="e1"/>' + flows("s1>a>t>b>w>c>e1"),
+        '<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("p")
+        + '<endEvent id="e2"><messageEventDefinition/></endEvent>' + flows("s2>p>e2"),
+        '<messageFlow id="m1" sourceRef="t" targetRef="s2"/>'
+        '<messageFlow id="m2" sourceRef="e2" targetRef="w"/>')
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.net is not None and conversion.model.joined
+    traces = play_out(conversion.net, max_length=8)
+    assert traces == {("A", "B", "P", "C"), ("A", "P", "B", "C")}
+    graph = sop_graph(read_bpmn(path))
+    assert set(graph.flows) == {pair for trace in traces for pair in pairwise(trace)}
+    assert ("B", "C") in graph.flows
+    assert (graph.starts, graph.ends) == (["A"], ["C"])
 
 
 def test_a_message_into_a_task_orders_the_task(tmp_path: Path) -> None:
@@ -439,10 +471,10 @@ def test_a_check_decides_the_join_with_one_soundness_check(tmp_path: Path,
     checked: list[int] = []
     original = petri.check_soundness
 
-    def counted(net: petri.WorkflowNet, *, max_states: int = petri.MAX_SOUNDNESS_STATES
-                ) -> petri.Soundness:
+    def counted(net: petri.WorkflowNet, *, max_states: int = petri.MAX_SOUNDNESS_STATES,
+                follows: bool = False) -> petri.Soundness:
         checked.append(max_states)
-        return original(net, max_states=max_states)
+        return original(net, max_states=max_states, follows=follows)
 
     monkeypatch.setattr(petri, "check_soundness", counted)
     sop = tmp_path / "refund.bpmn"  # (a file no earlier test read: nothing cached)
