@@ -1967,6 +1967,8 @@ def _check_sops(policy: Policy, *, nets: bool = True,
     out: list[str] = []
     notes: list[str] = []
     tasks: dict[str, tuple[str, ...]] = {}  # (per file, and process where named)
+    channels_of: dict[str, tuple[Path, str | None, list[str]]] = {}
+    """The same, -> the file, its process and the channels naming it (in order)."""
     for channel in sorted(policy.sop):
         path = policy.sop_path(None if channel == "*" else channel)
         if path is None:
@@ -1989,20 +1991,23 @@ def _check_sops(policy: Policy, *, nets: bool = True,
         # (Keyed by the file, not its name: two folders' sop.bpmn are two SOPs.)
         named = str(path.resolve()) if process is None else f"{path.resolve()}#{process}"
         tasks[named] = sop_task_labels(path, process)
-        if performers:
-            out += _unjudged_performer_tasks(policy, channel, path, process, tasks[named])
+        channels_of.setdefault(named, (path, process, []))[2].append(channel)
+    if performers:  # (one warning per SOP, naming its channels)
+        for named, (path, process, channels) in channels_of.items():
+            out += _unjudged_performer_tasks(policy, channels, path, process, tasks[named])
     names = frozenset(name for named in tasks.values() for name in named)
     return (out + _check_sop_tasks(policy, tasks, nets=nets, performers=performers), names,
             tuple(notes))
 
 
-def _unjudged_performer_tasks(policy: Policy, channel: str, path: Path, process: str | None,
-                              labels: tuple[str, ...]) -> list[str]:
+def _unjudged_performer_tasks(policy: Policy, channels: list[str], path: Path,
+                              process: str | None, labels: tuple[str, ...]) -> list[str]:
     """The warning naming the SOP tasks unauthorized-performer (SD004) judges no one doing in
-    the SOP of `channel`: tasks of its controls that the SOP puts in no named lane (a pool
-    without lanes, a department's name and no role; an unnamed lane outside any named one).
-    Before, the rule ran, judged no one there and said nothing: 0 findings read as a clean
-    division of work."""
+    the SOP of `channels` (the policy's entries naming it, '*' every channel): tasks of its
+    controls that the SOP puts in no named lane (a process or pool without lanes, a pool's
+    name a department's and no role; an unnamed lane outside any named one). Before, the
+    rule ran, judged no one there and said nothing: 0 findings read as a clean division of
+    work."""
     from conformance.deviations import lane_roles
 
     mapped = policy.sop_tasks()
@@ -2013,12 +2018,15 @@ def _unjudged_performer_tasks(policy: Policy, channel: str, path: Path, process:
                    and mapped[label] not in lanes})
     if not lost:
         return []
-    which = "every channel" if channel == "*" else f"channel {channel}"
+    stated = [c for c in channels if c != "*"]
+    which = [f"channel{'s' if len(stated) > 1 else ''} {', '.join(stated)}"] if stated else []
+    if "*" in channels:
+        which.append("every other channel" if stated else "every channel")
     shown = path.name if process is None else f"{path.name}#{process}"
     named = ", ".join(f"'{task}'" for task in lost)
-    return [f"unauthorized-performer judges no one doing {named}: "
-            f"the SOP {shown} ({which}) puts them in no named lane (a pool without lanes, or "
-            "an unnamed lane outside any named one)"]
+    return [f"unauthorized-performer judges no one doing {named}: the SOP {shown} "
+            f"({' and '.join(which)}) puts them in no named lane (a process or pool without "
+            "lanes, or an unnamed lane outside any named one)"]
 
 
 def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,

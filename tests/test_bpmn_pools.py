@@ -528,8 +528,32 @@ def test_a_pool_without_lanes_gives_its_tasks_no_role(tmp_path: Path) -> None:
     # ... and check says so (before, nothing: the rule ran, judged no one, 0 findings).
     assert ("unauthorized-performer judges no one doing 'Close ticket', 'Pay refund', "
             "'Review request', 'Send rejection': the SOP refund_collaboration.bpmn (every "
-            "channel) puts them in no named lane (a pool without lanes, or an unnamed lane "
-            "outside any named one)") in run.warnings(), run.warnings()
+            "channel) puts them in no named lane (a process or pool without lanes, or an "
+            "unnamed lane outside any named one)") in run.warnings(), run.warnings()
+
+
+def test_the_unjudged_performer_warning_is_told_once_per_sop_file(tmp_path: Path) -> None:
+    """Two channels name the same plain process (no pools, no lanes): one warning naming
+    both channels. Before, one per channel, each saying 'a pool without lanes' of a file
+    that has no pool."""
+    from audit.checkrun import run_check
+
+    sop, log, policy = tmp_path / "plain.bpmn", tmp_path / "log.csv", tmp_path / "policy.yaml"
+    sop.write_text(f'<definitions xmlns="{BPMN_NS}" id="d" targetNamespace="t"><process id="p">'
+                   '<startEvent id="s"/>' + tasks("a", "b") + '<endEvent id="e"/>'
+                   + flows("s>a>b>e") + "</process></definitions>", encoding="utf-8")
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp,refund:channel,"
+                   "org:role\ne1,c1,A,2026-09-01T10:00:00Z,ecommerce,agent\n"
+                   "e2,c1,B,2026-09-01T11:00:00Z,ecommerce,agent\n", encoding="utf-8")
+    policy.write_text("version: 1\nas_of: 2026-10-15T00:00:00Z\nactivities:\n"
+                      "  A: {control: request}\n  B: {control: close}\n"
+                      f"sop:\n  ecommerce: {sop}\n  offline: {sop}\n"
+                      "rules:\n  select: [SD004]\n", encoding="utf-8")
+    run = run_check([log], policy)
+    told = [w for w in run.warnings() if w.startswith("unauthorized-performer judges no one")]
+    assert told == ["unauthorized-performer judges no one doing 'A', 'B': the SOP plain.bpmn "
+                    "(channels ecommerce, offline) puts them in no named lane (a process or "
+                    "pool without lanes, or an unnamed lane outside any named one)"]
 
 
 def test_model_inspect_tells_the_pools_read_together_and_their_messages() -> None:

@@ -481,8 +481,8 @@ def test_a_label_of_no_sop_is_told_where_unauthorized_performer_reads_the_lanes(
     assert checked_policy(policy).warnings == (
         # (Pool 'ps' has no lanes: the rule judges no one doing its tasks, and says so.)
         "unauthorized-performer judges no one doing 'A', 'B', 'C': the SOP collab.bpmn#ps "
-        "(channel ecommerce) puts them in no named lane (a pool without lanes, or an unnamed "
-        "lane outside any named one)",
+        "(channel ecommerce) puts them in no named lane (a process or pool without lanes, or "
+        "an unnamed lane outside any named one)",
         "the label 'Refund sent' is a task of no SOP (collab.bpmn#pc, collab.bpmn#ps): "
         "unauthorized-performer finds no lane holding it; where the SOPs name it otherwise, "
         "set activities.Refund sent.sop_task in the policy",)

@@ -43,13 +43,13 @@ class UnauthorizedPerformer(Rule):
     alone.
     Labels reach their task through `activities` (`sop_task`). Not judged: approvals
     (AP004), purchases (not in the SOP), unmapped labels (DQ001), a task in no named lane (a
-    pool without lanes; check warns, naming the tasks and the SOP), a case
-    whose channel has no SOP, and an event whose role is not recorded: payment systems'
-    payouts usually name no person, and each would be a finding; check warns of these,
-    counted per activity, in one warning with the approvals unauthorized-approver (AP004)
-    could not judge for the same want, naming the first cases by id (the run lists each,
-    `unjudged_cases`): a gap in the data, reported once, not a finding of either
-    rule (DQ002 reports the events without a person). Roles are read per
+    process or pool without lanes; check warns once per SOP, naming the tasks, the SOP and
+    its channels), a case whose channel has no SOP, and an event whose role is not recorded:
+    payment systems' payouts usually name no person, and each would be a finding; check
+    warns of these, counted per activity, in one warning with the approvals
+    unauthorized-approver (AP004) could not judge for the same want, naming the first cases
+    by id (the run lists each, `unjudged_cases`): a gap in the data, reported once, not a
+    finding of either rule (DQ002 reports the events without a person). Roles are read per
     event (`org:role`), so a role change is honoured, and compared as AP004 compares them:
     without case, spacing, width or Unicode form.
 
