@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -572,6 +573,9 @@ do) and the joined net's soundness as checked then: a check reads its SOP file f
 times (its net, the pool chosen, its labels, its lanes, the report's graph), and deciding
 converts and explores the joined net (up to the state limit) each time."""
 _JOIN_DECISIONS_KEPT = 32
+_JOIN_DECISIONS_LOCK = threading.Lock()
+"""Held to evict and add a decision: threads reading SOPs at once (the overlay's graphs,
+the rules) would otherwise evict the same oldest one, the second's pop a KeyError."""
 
 
 def read_bpmn(path: str | Path, *, process: str | None = None,
@@ -609,9 +613,10 @@ def read_bpmn(path: str | Path, *, process: str | None = None,
             decided = _JOIN_DECISIONS.get(key)
             if decided is None:
                 decided = joined_failure(model, max_states=limit)
-                if len(_JOIN_DECISIONS) >= _JOIN_DECISIONS_KEPT:
-                    _JOIN_DECISIONS.pop(next(iter(_JOIN_DECISIONS)))
-                _JOIN_DECISIONS[key] = decided
+                with _JOIN_DECISIONS_LOCK:
+                    while len(_JOIN_DECISIONS) >= _JOIN_DECISIONS_KEPT:
+                        _JOIN_DECISIONS.pop(next(iter(_JOIN_DECISIONS)), None)
+                    _JOIN_DECISIONS[key] = decided
             why, soundness = decided
         model.joined_soundness = soundness
         if why is not None:

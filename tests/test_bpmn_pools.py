@@ -13,6 +13,7 @@ message an order: the receiver waits for it until it is sent (`conformance.bpmn.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -751,3 +752,27 @@ def test_pools_only_information_joins_are_one_chosen_pool_with_the_reason(
     assert conversion.net is not None
     assert play_out(conversion.net, max_length=8) == {("Review request", "Send rejection"),
                                                       ("Review request", "Close ticket")}
+
+
+def test_the_join_decisions_evict_a_key_another_thread_evicted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept decisions are full and the oldest is evicted as a new file is decided; a
+    thread reading the file at the same time has just evicted that oldest one (simulated:
+    the cache's first key is gone as it is read). Before, `pop(next(iter(...)))` raised
+    KeyError (read_bpmn failed in one of six threads reading 64 files); now the eviction
+    takes a lock and pops what is still there."""
+    from conformance import bpmn
+
+    class Raced(dict):  # type: ignore[type-arg]
+        def __iter__(self) -> Iterator[object]:
+            first = next(iter(self.keys()))
+            del self[first]  # (another thread evicted it first)
+            yield first
+            yield from self.keys()
+
+    kept = Raced({("old", i): (None, None) for i in range(bpmn._JOIN_DECISIONS_KEPT)})
+    monkeypatch.setattr(bpmn, "_JOIN_DECISIONS", kept)
+    path = collaboration(tmp_path, SIMPLE_A, SIMPLE_B,
+                         '<messageFlow id="m" sourceRef="a" targetRef="s2"/>')
+    assert read_bpmn(path).joined
+    assert len(kept) == bpmn._JOIN_DECISIONS_KEPT
