@@ -1690,7 +1690,9 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
             together = sum(p["chosen"] for p in report["pools"]) > 1
             echo("  pools: " + ", ".join(
                 f"{p['name'] or p['id']} "
-                + (f"(process {p['process']}" + (", empty: a black box" if p["empty"] else "")
+                + (f"(process {p['process']}"
+                   + (", empty: a black box" if p["empty"] else "")
+                   + (", not defined in the file: a black box" if p.get("missing") else "")
                    if p["process"] else "(no process: a black box")
                 + ((", read together)" if together else ", the one read)") if p["chosen"]
                    else ")") for p in report["pools"]))

@@ -258,6 +258,9 @@ class Pool:
     empty: bool = False
     """Its process (`process`) has no flow elements: a black box, as a pool without one (an
     expanded pool bpmn.io and Camunda Modeler draw for the customer)."""
+    missing: bool = False
+    """Its processRef (`process`) names a process the file does not define: a black box,
+    noted in the model's notes."""
 
 
 @dataclass(frozen=True)
@@ -693,8 +696,7 @@ class _Reader:
         self.model = model
         model.notes.extend(notes)
         model.choice = notes[0].removesuffix(CHOOSE_HINT) if notes else None
-        model.pools = [Pool(pid, name, ref, ref == chosen_id, self._empty(ref))
-                       for pid, name, ref in participants]
+        model.pools = self._pools(participants, {chosen_id})
         if message_flows:
             model.notes.append(
                 f"{message_flows} message flow(s) between pools are communication, not control "
@@ -711,6 +713,21 @@ class _Reader:
         """A pool's process `ref` is defined in the file and has no flow elements."""
         process = self.source.processes.get(ref) if ref is not None else None
         return process is not None and not _has_flow_nodes(process)
+
+    def _pools(self, participants: list[tuple[str, str, str | None]], read: set[str]
+               ) -> list[Pool]:
+        """The collaboration's pools (`read`: the processes read), each whose processRef
+        names a process the file does not define noted: a black box, not a process."""
+        assert self.model is not None
+        pools = [Pool(pid, name, ref, ref in read, self._empty(ref),
+                      ref is not None and ref not in self.source.processes)
+                 for pid, name, ref in participants]
+        for pool in pools:
+            if pool.missing:
+                self.model.notes.append(
+                    f"pool '{pool.name or pool.id}' names process '{pool.process}', which the "
+                    "file does not define: read as a black box (nothing of it is checked)")
+        return pools
 
     # --- a collaboration read as one process -------------------------------------------------
     def _candidates(self) -> list[str]:
@@ -787,8 +804,7 @@ class _Reader:
         self.model = model
         model.located[scope] = ("", None, self._element_line or None)
         refs = {ref for _, _, ref in joined}
-        model.pools = [Pool(pid, name, ref, ref in refs, self._empty(ref))
-                       for pid, name, ref in participants]
+        model.pools = self._pools(participants, refs)
         self._read_shapes({*refs, *collaborations})
         for pid, _, ref in joined:
             known = set(model.order)
@@ -873,6 +889,8 @@ class _Reader:
                 model.notes.append(
                     f"{label}{where} to or from pool '{pool_names[box[0]]}', "
                     + ("which has no process" if refs[box[0]] is None
+                       else f"whose process '{refs[box[0]]}' the file does not define"
+                       if refs[box[0]] not in self.source.processes
                        else "whose process is empty")
                     + " (a black box), is left out: nothing of that pool is in the log's order")
                 continue

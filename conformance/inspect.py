@@ -33,7 +33,7 @@ def describe(conversion: Conversion) -> dict[str, Any]:
         "file": str(model.path),
         "process": {"id": model.process_id, "name": model.process_name},
         "pools": [{"id": p.id, "name": p.name, "process": p.process, "chosen": p.chosen,
-                   "empty": p.empty}
+                   "empty": p.empty, "missing": p.missing}
                   for p in model.pools],
         "message_flows": _message_flows(model),
         "tasks": _tasks(model),

@@ -303,6 +303,44 @@ def test_an_expanded_empty_pool_is_a_black_box(tmp_path: Path) -> None:
     assert run.exit_code == 0, run.output
     assert ("pools: Support (process pA, read together), Finance (process pB, read "
             "together), Customer (process pCust, empty: a black box)") in run.output, run.output
+    run = CliRunner().invoke(main, ["model", "inspect", str(path), "--json"])
+    assert run.exit_code == 0, run.output
+    assert {p["name"]: (p["empty"], p["missing"]) for p in json.loads(run.output)["pools"]} == {
+        "Support": (False, False), "Finance": (False, False), "Customer": (True, False)}
+
+
+def test_a_pool_naming_a_process_the_file_lacks_is_flagged(tmp_path: Path) -> None:
+    """Bank's processRef names 'pMissing', which the file does not define. Before, `model
+    inspect` listed it as 'Bank (process pMissing)', as if it had a process, --json alike,
+    and the reading said nothing of it; a message flow to it was said to go to a pool
+    'whose process is empty'."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t">'
+        '<messageEventDefinition/></intermediateThrowEvent>' + tasks("x")
+        + '<endEvent id="e1"/>' + flows("s1>a>t>x>e1"), SIMPLE_B,
+        '<messageFlow id="mapp" sourceRef="t" targetRef="s2"/>'
+        '<messageFlow id="mbank" sourceRef="x" targetRef="pd"/>',
+        participants='<participant id="pd" name="Bank" processRef="pMissing"/>\n')
+    conversion = bpmn_to_workflow_net(path)
+    assert conversion.model.joined and conversion.soundness is not None
+    assert conversion.soundness.verdict == "sound"
+    notes = " ".join(conversion.notes)
+    assert ("pool 'Bank' names process 'pMissing', which the file does not define: "
+            "read as a black box") in notes, notes
+    assert ("to or from pool 'Bank', whose process 'pMissing' the file does not define "
+            "(a black box), is left out") in notes, notes
+    run = CliRunner().invoke(main, ["model", "inspect", str(path)])
+    assert run.exit_code == 0, run.output
+    assert ("Bank (process pMissing, not defined in the file: a black box)") in run.output, (
+        run.output)
+    run = CliRunner().invoke(main, ["model", "inspect", str(path), "--json"])
+    bank = [p for p in json.loads(run.output)["pools"] if p["name"] == "Bank"]
+    assert bank == [{"id": "pd", "name": "Bank", "process": "pMissing", "chosen": False,
+                     "empty": False, "missing": True}]
+    # (Read alone, the pool chosen says so too.)
+    alone = read_bpmn(path, process="Support")
+    assert any("'pMissing', which the file does not define" in n for n in alone.notes)
 
 
 def test_pools_no_message_flow_joins_are_still_one_chosen_pool(tmp_path: Path) -> None:
