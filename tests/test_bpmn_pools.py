@@ -93,6 +93,31 @@ def test_the_sop_graph_draws_the_joined_order() -> None:
     assert set(graph.ends) == {"Close ticket", "Send rejection"}
 
 
+@pytest.mark.parametrize("body,exclusive", [
+    ('<parallelGateway id="x"/><parallelGateway id="j"/>', False),
+    ('<exclusiveGateway id="x"/><exclusiveGateway id="j"/>', True)])
+def test_the_soundness_check_reads_the_directly_follows_relation(
+        tmp_path: Path, body: str, exclusive: bool) -> None:
+    """`check_soundness(follows=True)`: the adjacent pairs, first and last labels of the net's
+    runs (ground truth: its language, played out), through the gateways' silent
+    transitions; none where not asked for."""
+    from tests.test_bpmn_constructs import document
+
+    path = tmp_path / "p.bpmn"
+    path.write_text(document('<startEvent id="s"/>' + body + tasks("z", "a", "b", "c")
+                             + '<endEvent id="e"/>' + flows("s>z>x>a>j>c>e", "x>b>j")),
+                    encoding="utf-8")
+    net = bpmn_to_workflow_net(path).net
+    assert net is not None
+    traces = play_out(net, max_length=6)
+    assert len(traces) == 2 and all(len(t) == (3 if exclusive else 4) for t in traces)
+    follows = check_soundness(net, follows=True).follows
+    assert follows is not None
+    assert follows.pairs == {pair for trace in traces for pair in pairwise(trace)}
+    assert (follows.starts, follows.ends) == ({"Z"}, {"C"})
+    assert check_soundness(net).follows is None
+
+
 def test_check_judges_the_cross_pool_order(tmp_path: Path) -> None:
     """c1 and c2 follow the SOP; c3 closed the ticket before Finance paid; c4 paid a rejected
     refund. Before: c1, c3 and c4 each had 'Pay refund' as an unexpected activity (a task of
