@@ -178,7 +178,7 @@ def test_a_receipt_held_by_thousands_of_cases_is_walked_once_and_named_in_part()
     assert len(longest.event_ids) == 1 + 1 + 5
 
 
-def _run(spec: dict[str, Any], **changes: Any) -> list[Finding]:
+def _run(spec: dict[str, Any], as_of: str = AS_OF, **changes: Any) -> list[Finding]:
     from dataclasses import replace
 
     from audit.policy import load_policy
@@ -189,7 +189,7 @@ def _run(spec: dict[str, Any], **changes: Any) -> list[Finding]:
 
     policy = replace(load_policy(default_policy_path()), sop={}, **changes)
     return list(run_rules(build_log(spec, policy), policy, RuleSet([ReceiptReused]),
-                          as_of=pd.Timestamp(AS_OF).to_pydatetime()).findings)
+                          as_of=pd.Timestamp(as_of).to_pydatetime()).findings)
 
 
 def _offline(day: int, receipts: list[str], **case: Any) -> dict[str, Any]:
@@ -339,3 +339,91 @@ def test_approvals_and_payouts_on_one_receipt_are_taken_in_time_order() -> None:
             "(approved 2026-07-03 11:00:00 UTC, not paid); held by 3 cases: A, B, C"
             in found[1].message)
     assert _run({"X": _approved(1, ["R-4"]), "Y": _approved(3, ["R-4"])}) == []
+
+
+def _decided(asked: int, approved: str, paid: str | None, receipt: str,
+             **case: Any) -> dict[str, Any]:
+    """An offline case asking on `asked` July, approved at `approved`, paid at `paid` (None:
+    not paid)."""
+    return {"channel": "offline", **case, "events": [
+        {"a": "Receive refund request", "t": f"2026-07-{asked:02d}T09:00Z"},
+        {"a": "Collect evidence", "ev": {"receipt": receipt}},
+        {"a": "Approve refund", "t": approved},
+        *([{"a": "Execute payout", "t": paid}] if paid else [])]}
+
+
+def test_cases_on_one_receipt_are_taken_in_the_order_their_refunds_were_decided() -> None:
+    """A approved on 1 July, paid on 10 July; B on the same receipt approved on 5 July,
+    paid on 12 July. A, decided first, is the first use at every clock: on 11 July B is
+    found approved and not paid, on 13 July paid; A never. Before, a paid case was placed
+    at its payout and one not paid at its approval: on 11 July A (paid 10 July) came after
+    B (approved 5 July) and was found 'already approved in case B', on 13 July B was found
+    and A's finding gone, no refund having changed. With the receipt's sale of 50.00 (A
+    30.00, B 40.00) the part beyond it, 20.00, is B's at both clocks (before: A's on 11
+    July)."""
+    spec = {"A": _decided(1, "2026-07-01T11:00Z", "2026-07-10T12:00Z", "R-7"),
+            "B": _decided(5, "2026-07-05T11:00Z", "2026-07-12T12:00Z", "R-7")}
+    first = _run(spec, as_of="2026-07-11T00:00Z")
+    later = _run(spec, as_of="2026-07-13T00:00Z")
+    assert [(f.case_id, f.evidence["approved_not_paid"], f.timestamp) for f in first] == [
+        ("B", True, "2026-07-05T11:00:00+00:00")]
+    assert first[0].message == (
+        "refund of 100.00 EUR approved and not paid on a reused receipt: receipt R-7 "
+        "already refunded in case A (paid 2026-07-10 12:00:00 UTC); held by 2 cases: A, B")
+    assert [(f.case_id, f.evidence["approved_not_paid"], f.timestamp) for f in later] == [
+        ("B", False, "2026-07-12T12:00:00+00:00")]
+    assert later[0].evidence["earlier_cases"] == ["A"]
+    sale = {"a": "Record store sale", "t": "2026-06-20T09:00Z"}
+    parts = {k: {**case, "amount": amount, "charged": 50,
+                 "events": [sale, *case["events"]]}
+             for (k, case), amount in zip(spec.items(), (30, 40), strict=True)}
+    for as_of in ("2026-07-11T00:00Z", "2026-07-13T00:00Z"):
+        found = _run(parts, as_of=as_of)
+        assert [(f.case_id, f.amount_at_risk) for f in found] == [("B", 20.0)], as_of
+
+
+def test_a_paid_case_is_placed_at_its_approval_or_without_one_at_its_payout() -> None:
+    """A paid on 3 July unapproved (placed at its payout), B approved on 2 July and paid on
+    4 July (placed at its approval): B decided first, A found, at its payout (before: B
+    found, both placed at their payouts)."""
+    a = {"channel": "offline", "events": [
+        {"a": "Receive refund request", "t": "2026-07-01T09:00Z"},
+        {"a": "Collect evidence", "ev": {"receipt": "R-8"}},
+        {"a": "Execute payout", "t": "2026-07-03T12:00Z"}]}
+    b = _decided(1, "2026-07-02T11:00Z", "2026-07-04T12:00Z", "R-8")
+    found = _run({"A": a, "B": b})
+    assert [(f.case_id, f.timestamp, f.evidence["earlier_cases"]) for f in found] == [
+        ("A", "2026-07-03T12:00:00+00:00", ["B"])]
+
+
+def test_an_approval_not_paid_is_at_risk_for_what_its_standing_approvals_approved() -> None:
+    """B approved 30.00, its ticket closed, the refund asked for again and approved 100.00,
+    not paid: the finding cites the approval of 100.00 and is at risk for 100.00 (before:
+    30.00, the least of all its approvals, the one a close and a new request ended)."""
+    b = {"channel": "offline", "events": [
+        {"a": "Receive refund request", "t": "2026-07-05T09:00Z"},
+        {"a": "Collect evidence", "ev": {"receipt": "R-5"}},
+        {"a": "Approve refund", "amount": 30}, {"a": "Close ticket"},
+        {"a": "Receive refund request"}, {"a": "Approve refund", "amount": 100}]}
+    found = _run({"A": _offline(1, ["R-5"]), "B": b})
+    assert [(f.case_id, f.amount_at_risk, f.event_ids) for f in found] == [
+        ("B", 100.0, ["B-02", "B-06", "A-02"])]
+    assert found[0].message.startswith("refund of 100.00 EUR approved and not paid")
+    assert found[0].evidence["amount"] == 100.0
+
+
+def test_a_close_logged_before_an_approval_at_its_time_does_not_settle_it() -> None:
+    """B's ticket closed and then approved at the same second, in that order: the approval
+    stands after the close, a payment awaited; B is found (before: the close at the
+    approval's time counted as closing it, nothing found). Logged the other way round, the
+    close ends it: nothing."""
+    def b(*first: str) -> dict[str, Any]:
+        return {"channel": "offline", "events": [
+            {"a": "Receive refund request", "t": "2026-07-05T09:00Z"},
+            {"a": "Collect evidence", "ev": {"receipt": "R-5"}},
+            *({"a": a, "t": "2026-07-05T12:00Z"} for a in first)]}
+
+    found = _run({"A": _offline(1, ["R-5"]), "B": b("Close ticket", "Approve refund")})
+    assert [(f.case_id, f.timestamp, f.evidence["approved_not_paid"]) for f in found] == [
+        ("B", "2026-07-05T12:00:00+00:00", True)]
+    assert _run({"A": _offline(1, ["R-5"]), "B": b("Approve refund", "Close ticket")}) == []

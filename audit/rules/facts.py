@@ -734,6 +734,11 @@ class CaseFacts:
         event): what `payouts_sum` adds up."""
         return self._paid_in_case_currency()
 
+    def approved_in_case_currency(self) -> Mask:
+        """The approvals (either level) in their case's currency or stating none (per sorted
+        event): what `approvals_min_amount` reads."""
+        return self._approved_in_case_currency()
+
     def requested_in_case_currency(self) -> Mask:
         """The refund requests in their case's currency or stating none (per sorted event):
         what a case with several requests asked for in all (`duplicate-refund` adds them

@@ -13,6 +13,7 @@ from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.evidence.ev001_missing_evidence import (
+    _payout_limits,
     _placeholders,
     arrow_texts,
     standing_approvals,
@@ -118,28 +119,35 @@ class ReceiptReused(Rule):
     cases that each paid a refund (a successful payout), or were approved to (an approval,
     either level, not yet paid and standing: not withdrawn by a later rejection nor ended
     by a close the refund was asked for again after, as `missing-evidence` with
-    `evidence_due: approval` reads one, and its ticket not closed at or after it, unpaid:
-    settled; an approval without a time is not placed, not taken). The cases are taken in
-    the order of their first successful payout, or of that standing approval where not paid
-    (a payout without a time last, then by case id): the first use of the receipt is the one it was
-    bought for; every later case paying on it gets a finding, timed at its first payout, its
-    amount at risk its successful payouts in its currency (as `amount-mismatch` adds them),
-    or, where it paid none in its currency, in its first payout's (as `duplicate-refund`
-    reports a repeat: paid 100.00 USD only, 100.00 USD). A later case approved and not paid
-    gets one where a case before it was paid on the receipt (the last point to stop the
-    second refund: "refund of 45.00 EUR approved and not paid on a reused receipt"), timed
-    at that approval and citing it, its amount at risk the amount approved (as
-    `approved-not-paid` states it: the least of its approvals in its currency), its
-    evidence's `approved_not_paid` true. A case approved first and not paid leaves the
+    `evidence_due: approval` reads one, and its ticket not closed after it, at a later time
+    or at its time after it in the log's order, unpaid: settled; an approval without a time
+    is not placed, not taken). The cases are taken in the order their refunds were decided:
+    a paid case at the approval its first payout rests on (its first approval standing at
+    that payout, as `missing-evidence` reads it), or at its first payout where it has none;
+    a case not paid at that standing approval (then by first payout; a case placed at no
+    stated time last; then by case id). One clock for all: case A approved on 1 July and
+    paid on 10 July stays the first use of the receipt when case B, approved on 5 July, is
+    paid on 12 July (B is found, approved and not paid on 11 July, paid on 13 July; A
+    never). The first use of the receipt is the one it was bought for; every later case
+    paying on it gets a finding, timed at its first payout, its amount at risk its
+    successful payouts in its currency (as `amount-mismatch` adds them), or, where it paid
+    none in its currency, in its first payout's (as `duplicate-refund` reports a repeat:
+    paid 100.00 USD only, 100.00 USD). A later case approved and not paid gets one where a
+    case before it was paid on the receipt (the last point to stop the second refund:
+    "refund of 45.00 EUR approved and not paid on a reused receipt"), timed at that approval
+    and citing it, its amount at risk the amount approved (as `approved-not-paid` states it:
+    the least of its approvals in its currency, of the standing approval and those after it:
+    approved 30.00, closed, asked again and approved 100.00 is 100.00), its evidence's
+    `approved_not_paid` true. A case approved first and not paid leaves the
     refund paid on the receipt after it found (the payout is the harm: "already approved in
     case B (approved ..., not paid)"); approvals alone, none paid on the receipt, are no
     finding (nothing refunded yet). Partial returns: where the cases holding the receipt
     that hold a purchase (`Record store sale`, not failed, reversed or pending, stating an
     amount in its case's currency) all hold one of the same amount, that is the receipt's
     sale, and a later case is found only where the payouts on the receipt (and amounts
-    approved, of cases not paid), added up in order in that currency, pass it, for the part
-    beyond it (a sale of 50.00 returned as 30.00 and 20.00: nothing; as 30.00 and 40.00: the
-    second, 20.00 at risk, as the message says). Purchases of different amounts (or
+    approved, of cases not paid), added up in the order above in that currency, pass it, for
+    the part beyond it (a sale of 50.00 returned as 30.00 and 20.00: nothing; as 30.00 and
+    40.00: the second, 20.00 at risk, as the message says). Purchases of different amounts (or
     currencies) are two sales, one receipt presented for another purchase: the later case is
     found at risk whole, as it is where none holds a purchase or a payout on the receipt
     states no amount or another currency (the sale is not known to be passed or not: two
@@ -225,23 +233,30 @@ class ReceiptReused(Rule):
         holding = held.holding
         # (read before the return where no receipt is shared: the reads traced on the
         # sample, whose receipts are each a case's own, are then what a reuse reads)
-        c = facts.table("payout_eid", "payout_time", "currency", "approvals_min_amount")
+        c = facts.table("payout_eid", "payout_time", "currency")
         eids = facts.column(C.EVENT_ID)
         paid = c["payout_eid"].notna().to_numpy(dtype=bool)
         # The cases approved and not paid: their approval standing at the clock (not
         # withdrawn by a later rejection, nor ended by a close the refund was asked for
         # again after, as missing-evidence's evidence_due: approval reads one), a payment
-        # decided; not a case whose ticket was closed at or after that approval, unpaid:
-        # settled, no payment awaited on it.
-        approved, approval_at = standing_approvals(
+        # decided; not a case whose ticket was closed after that approval (sorted after
+        # it), unpaid: settled, no payment awaited on it.
+        _, approval_at = standing_approvals(
             facts, np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64))
-        closed = np.full(facts.n_cases, np.iinfo(np.int64).min, dtype=np.int64)
+        # (the close sorted after the approval: at a later time, or at its time after it in
+        # the log's order; a close without a time is not placed, not taken)
+        last_close = np.full(facts.n_cases, -1, dtype=np.int64)
         closes = np.flatnonzero(facts.mask("close"))
+        closes = closes[~pd.isna(facts.column(C.TIMESTAMP).take(closes))]
         if len(closes):
-            np.maximum.at(closed, facts.case_code[closes].astype(np.int64),
-                          np.asarray(pd.DatetimeIndex(facts.column(C.TIMESTAMP).take(
-                              closes)).asi8, dtype=np.int64))
-        pending = ~paid & (approval_at >= 0) & ~(closed >= approved)
+            np.maximum.at(last_close, facts.case_code[closes].astype(np.int64), closes)
+        pending = ~paid & (approval_at >= 0) & ~(last_close > approval_at)
+        # (when each case's refund was decided: a paid case's approval its first payout
+        # rests on, standing at that payout, as missing-evidence reads it, else the payout;
+        # a case not paid, its standing approval. One clock for all: a case approved first
+        # and paid later stays first once a case approved after it is paid)
+        _, rests_on = standing_approvals(facts, _payout_limits(facts))
+        approved_amounts = (facts.approved_in_case_currency(), facts.column(C.AMOUNT))
         if holding.empty:
             return []
         times = pd.DatetimeIndex(c["payout_time"])
@@ -254,16 +269,20 @@ class ReceiptReused(Rule):
 
         case_ids = facts.case_ids
         at_case = holding["case"].to_numpy()
+        decided = pd.DatetimeIndex(facts.column(C.TIMESTAMP).take(
+            np.maximum(rests_on[at_case], 0))).where(rests_on[at_case] >= 0)
+        at = times.take(at_case).where(paid[at_case], approved_times(at_case))
         holding = holding.assign(
             paid=paid[at_case], pending=pending[at_case],
             used=paid[at_case] | pending[at_case],
-            at=times.take(at_case).where(paid[at_case], approved_times(at_case)),
+            at=at, decided=at.where(~paid[at_case] | (rests_on[at_case] < 0), decided),
             case_id=case_ids.take(at_case).astype(str))
-        # The cases using the receipt (paid, or approved and not paid) first, by their
-        # first payout or standing approval (a payout without a time last), then by case
-        # id; then the others by case id.
-        holding = holding.sort_values(["key", "used", "at", "case_id"],
-                                      ascending=[True, False, True, True],
+        # The cases using the receipt (paid, or approved and not paid) first, by when their
+        # refund was decided (a paid case without an approval its payout rests on by its
+        # payout, one without a time last), then by their first payout, then by case id;
+        # then the others by case id.
+        holding = holding.sort_values(["key", "used", "decided", "at", "case_id"],
+                                      ascending=[True, False, True, True, True],
                                       na_position="last", kind="stable")
         users_of = holding[holding["used"].to_numpy(dtype=bool)]
         by_key = users_of.groupby("key", sort=False)
@@ -275,7 +294,8 @@ class ReceiptReused(Rule):
         holding = holding[holding["key"].isin(users_of["key"].unique()).to_numpy(dtype=bool)]
         cases_used = np.unique(users_of["case"].to_numpy(dtype=np.int64))
         own = _paid_of(facts, cases_used[paid[cases_used]])
-        own.update(_approved_of(c, cases_used[pending[cases_used]]))
+        own.update(_approved_of(facts, c, cases_used[pending[cases_used]], approval_at,
+                                approved_amounts))
         sales = _sale_of(facts, np.unique(holding["case"].to_numpy(dtype=np.int64)))
         # (plain lists, taken once: per receipt, slices of them)
         at_held = holding["pos"].to_numpy(dtype=np.int64)
@@ -557,15 +577,29 @@ def _paid_of(facts: CaseFacts, codes: np.ndarray) -> dict[int, tuple[float, str]
     return out
 
 
-def _approved_of(c: pd.DataFrame, codes: np.ndarray) -> dict[int, tuple[float, str]]:
+def _approved_of(facts: CaseFacts, c: pd.DataFrame, codes: np.ndarray,
+                 approval_at: np.ndarray, approved: tuple[np.ndarray, Any]
+                 ) -> dict[int, tuple[float, str]]:
     """Per case at positions `codes` (approved, not paid): the amount approved, as
-    approved-not-paid states it (`approvals_min_amount`: the least of its approvals in its
-    currency), and the case's currency; NaN where none states an amount."""
-    rows = c.iloc[codes]
-    amounts = pd.to_numeric(rows["approvals_min_amount"], errors="coerce").tolist()
-    units = rows["currency"].astype("string").fillna("").tolist()
-    return {int(k): (float(a) if a == a else float("nan"), str(u))
-            for k, a, u in zip(codes.tolist(), amounts, units, strict=True)}
+    approved-not-paid states it (the least of its approvals in its currency), of the
+    approvals standing: its standing approval (`approval_at`, a sorted position per case)
+    and those after it (an approval of 30.00 withdrawn, or ended by a close and a new
+    request, is not what the approval of 100.00 after it decided), and the case's
+    currency; NaN where none states an amount. `approved`: the facts' approvals in their
+    case's currency (a mask of the sorted events) and the amount column."""
+    wanted = np.zeros(facts.n_cases, dtype=bool)
+    wanted[codes] = True
+    mask, amounts = approved
+    at = np.flatnonzero(mask & wanted[facts.case_code])
+    case = facts.case_code[at].astype(np.int64)
+    keep = at >= approval_at[case]
+    at, case = at[keep], case[keep]
+    amount = pd.to_numeric(pd.Series(amounts.take(at)), errors="coerce")
+    least = pd.Series(amount.to_numpy(dtype=float, na_value=np.nan)).groupby(
+        case).min().to_dict()
+    units = c["currency"].iloc[codes].astype("string").fillna("").tolist()
+    return {int(k): (float(least.get(int(k), float("nan"))), str(u))
+            for k, u in zip(codes.tolist(), units, strict=True)}
 
 
 def _amounts_whole(own: dict[int, tuple[float, str]], codes: np.ndarray) -> list[float | None]:
