@@ -196,6 +196,8 @@ def _sheet_parts(archive: zipfile.ZipFile, sheet: str) -> tuple[str, str | None]
             self.found: str | None = None
 
         def start(self, tag: str, attrib: Any) -> None:
+            if self.done:  # (the first kept: the parser tells the rest of its block)
+                return
             if _local(tag) == self.tag and attrib.get(self.key) == self.value:
                 self.found = next((str(v) for k, v in attrib.items()
                                    if _local(k) == self.wanted
@@ -224,10 +226,10 @@ def _sheet_parts(archive: zipfile.ZipFile, sheet: str) -> tuple[str, str | None]
 class _SharedHolding(_Events):
     """Which items (`si`) of xl/sharedStrings.xml hold `text` (their texts joined, as a
     spreadsheet program shows the item): `holding`, a bit an item (its index, the order of
-    the items), no item's text kept (a window of `text`'s length but one). Told the end of
-    each element and text alone (no start: a part of millions of elements is read at the
-    least cost a target is told it): an item's text is that read since the end of the one
-    before (between items a workbook has none but white space)."""
+    the items), no item's text kept (a window of `text`'s length but one). An item's text is
+    that of its `t` elements (its own, or its runs' `r`), not of its phonetic runs (`rPh`,
+    not shown) nor any text outside an item (an `extLst`'s, between items): each item's
+    window starts empty at its start."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -235,15 +237,31 @@ class _SharedHolding(_Events):
         self.index = -1
         self.window = ""
         self.held = False
+        self.inside = False  # (in a `t` of an item, not of its phonetic run)
+        self.phonetic = False
+
+    def start(self, tag: str, attrib: Any) -> None:
+        name = _local(tag)
+        if name == "si":
+            self.window, self.held, self.phonetic = "", False, False
+        elif name == "rPh":
+            self.phonetic = True
+        elif name == "t":
+            self.inside = not self.phonetic
 
     def data(self, text: str) -> None:
-        if not self.held:
+        if self.inside and not self.held:
             self.window += text
             self.held = self.text in self.window
             self.window = self.window[len(self.window) - len(self.text) + 1:]
 
     def end(self, tag: str) -> None:
-        if tag.endswith("}si") or tag == "si":
+        name = _local(tag)
+        if name == "t":
+            self.inside = False
+        elif name == "rPh":
+            self.phonetic = False
+        elif name == "si":
             self.index += 1
             if self.held:
                 byte = self.index >> 3

@@ -948,3 +948,58 @@ def test_verify_does_not_verify_a_quarantine_it_cannot_compare(tmp_path: Path) -
             "sha256)") in output
     assert "; each file given but 1 holds a file the run read" in output
     assert "each file given holds" not in output
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _one_sheet_book(path: Path, shared: str, sheets: str = "") -> None:
+    """A workbook of a Summary sheet whose one cell is shared string 0, its
+    xl/sharedStrings.xml `shared` (and its workbook.xml's sheets `sheets`, where given)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("xl/workbook.xml", f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheets>'
+                      + (sheets or '<sheet name="Summary" r:id="rId1"/>') + "</sheets></workbook>")
+        book.writestr("xl/_rels/workbook.xml.rels",
+                      '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                      'relationships"><Relationship Id="rId1" Target="worksheets/sheet1.xml"/>'
+                      '<Relationship Id="rId2" Target="worksheets/sheet2.xml"/></Relationships>')
+        for name in ("sheet1", "sheet2"):
+            book.writestr(f"xl/worksheets/{name}.xml", f'<worksheet xmlns="{_MAIN}"><sheetData>'
+                          '<row><c t="s"><v>0</v></c></row></sheetData></worksheet>')
+        book.writestr("xl/sharedStrings.xml", f'<sst xmlns="{_MAIN}">{shared}</sst>')
+
+
+def test_a_shared_strings_text_outside_its_items_is_not_theirs(tmp_path: Path) -> None:
+    """Shared strings whose first item is 'another run', the run id before it outside any
+    item (in an extLst), or in the item's phonetic run (not shown): the Summary cell naming
+    item 0 does not name the run id; the id in the item's text (a run of it) does. Before,
+    the text read since the last item's end was counted as the next one's: named."""
+    from audit.verify import _names
+
+    run_id = "c" * 64
+    book = tmp_path / "book.xlsx"
+    for shared, names in ((f"<extLst>{run_id}</extLst><si><t>another run</t></si>", False),
+                          (f"<si><t>another run</t><rPh><t>{run_id}</t></rPh></si>", False),
+                          (f"<si><t>another run</t></si>{run_id}", False),
+                          (f"<si><r><t>run </t></r><r><t>{run_id}</t></r></si>", True)):
+        _one_sheet_book(book, shared)
+        assert _names(book, "Summary", run_id) is names, shared
+
+
+def test_the_first_sheet_of_a_name_is_the_one_read(tmp_path: Path) -> None:
+    """A workbook.xml naming two sheets Summary (sheet1.xml, then sheet2.xml): the first is
+    read, as where they are in different blocks of the part. Before, the last of a block
+    was: sheet2.xml."""
+    import zipfile
+
+    from audit.verify import _sheet_parts
+
+    book = tmp_path / "book.xlsx"
+    _one_sheet_book(book, "<si><t>x</t></si>", '<sheet name="Summary" r:id="rId1"/>'
+                    '<sheet name="Summary" r:id="rId2"/>')
+    with zipfile.ZipFile(book) as archive:
+        assert _sheet_parts(archive, "Summary") == ("xl/worksheets/sheet1.xml",
+                                                    "xl/sharedStrings.xml")
