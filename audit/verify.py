@@ -490,6 +490,13 @@ class _Recorded:
     required: bool
     held: bool = False
     differs: bool = False
+    uncompared: bool = False  # (one given of its name, no sha256 to compare it with)
+    quarantined: int | None = None  # (a quarantine's rows, as the run counted them)
+
+    def label(self) -> str:
+        """It, as verify names it: `input a.csv`, else `q3.quarantine.csv (quarantine of
+        q3.parquet)`."""
+        return f"input {self.name}" if self.what == "input" else f"{self.name} ({self.what})"
 
 
 def _recorded_files(manifest: dict[str, object], out: Verified) -> list[_Recorded]:
@@ -527,7 +534,9 @@ def _recorded_files(manifest: dict[str, object], out: Verified) -> list[_Recorde
         if isinstance(file, str) and isinstance(digest, str) and SHA256_HEX.fullmatch(digest):
             found.append(_Recorded(what, _base_name(file), digest, False))
         elif isinstance(file, str) and what.startswith("quarantine of "):
-            found.append(_Recorded(what, _base_name(file), "", False))  # (no sha256: by name)
+            rows = entry.get("quarantined") if isinstance(entry, dict) else None
+            found.append(_Recorded(what, _base_name(file), "", False,  # (no sha256: by name)
+                                   quarantined=rows if type(rows) is int else None))
     return found
 
 
@@ -558,6 +567,38 @@ def _earlier_files(entry: dict[str, Any], name: str) -> list[tuple[str, object]]
     return found
 
 
+QUARANTINE_PEEK = 1 << 20
+"""The bytes of a quarantine given that `verify` reads to count its data rows where the log's
+record says its import quarantined nothing (and gives no sha256 to compare it with)."""
+
+
+def _data_rows(path: Path) -> tuple[int, bool]:
+    """The data rows of CSV file `path` (records after its header with any field not blank)
+    within its first `QUARANTINE_PEEK` bytes, and whether that is the whole file (else a
+    last record cut off is counted too: a file of rows past the bound has at least that
+    many). Read as text (UTF-8, a byte that is not read as U+FFFD); an InputError (exit
+    code 2) where it cannot be read."""
+    import csv
+    import io
+
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(QUARANTINE_PEEK + 1)
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=path) from None
+    whole = len(head) <= QUARANTINE_PEEK
+    text = head[:QUARANTINE_PEEK].decode("utf-8", errors="replace")
+    lines = io.StringIO(text.removeprefix("\ufeff"), newline="")
+    rows = 0
+    try:
+        for number, record in enumerate(csv.reader(lines)):
+            rows += number > 0 and any(cell.strip() for cell in record)
+    except csv.Error:  # (a quote left open, a NUL, a field over csv's bound: the rest is
+        # counted as one more row, the import writing none of them)
+        rows += 1
+    return rows, whole
+
+
 def given_digests(given: list[Path]) -> list[tuple[Path, str]]:
     """Each file of `given` (`--inputs`), once (a path given twice, as one), and its sha256:
     an InputError (exit code 2) where one cannot be read (`_given_sha256`). Read before the
@@ -580,8 +621,11 @@ def compare_inputs(manifest: dict[str, object], digests: list[tuple[Path, str]],
     records the run read (`_recorded_files`), into `out`: one of the same name and bytes,
     else of the same bytes (whatever its name: the run id pairs inputs so) holds it; else
     one of the same file name and other bytes differs; a file of neither is not the run's
-    (extra), nor a second one of the bytes of one held; an input of the run none given
-    holds is missing. Each but a held one is a difference. The policy, mapping, sources
+    (extra), nor a second one of the bytes, or of the name, of one held or differing; an
+    input of the run none given holds is missing. Each but a held one is a difference. A
+    canonical log's quarantine of no sha256 recorded (its import quarantined nothing) is told
+    not compared, each given of its name (`out.uncompared`), but one holding data rows
+    (`_data_rows`): a difference, the import's being empty. The policy, mapping, sources
     config and SOPs, and a canonical log's own quarantine and the exports it was imported
     from (`_earlier_files`), are compared where given, not missing where not."""
     recorded = _recorded_files(manifest, out)
@@ -607,9 +651,18 @@ def compare_inputs(manifest: dict[str, object], digests: list[tuple[Path, str]],
         pending = left
     for path, digest in sorted(pending, key=lambda d: str(d[0])):
         unhashed = [r for r in recorded if not r.held and not r.sha256 and r.name == path.name]
-        if unhashed:  # (neither held nor verified: told apart)
-            unhashed[0].held = True
-            holders[id(unhashed[0])] = path
+        if unhashed and unhashed[0].quarantined == 0:  # (the import's, if its, is empty)
+            rows, whole = _data_rows(path)
+            if rows:
+                unhashed[0].differs = True
+                out.differs.append(
+                    f"input {path}: holds {'' if whole else 'at least '}"
+                    f"{rows:,} data row{'' if rows == 1 else 's'}, where the log's record says "
+                    f"the import quarantined nothing: not the run's {unhashed[0].label()} "
+                    "(no sha256 recorded to compare with)")
+                continue
+        if unhashed:  # (neither held nor verified: told apart, each of its name)
+            unhashed[0].uncompared = True
             out.uncompared.append(
                 f"{path} (of the name of the run's {unhashed[0].what}: its import "
                 "quarantined nothing, and neither the run nor the log's record gives its "
@@ -619,23 +672,23 @@ def compare_inputs(manifest: dict[str, object], digests: list[tuple[Path, str]],
         copied = [r for r in recorded if r.held and r.sha256 == digest]
         if named:
             named[0].differs = True  # (told as differing: not also as missing)
-            label = (f"input {named[0].name}" if named[0].what == "input" else
-                     f"{named[0].name} ({named[0].what})")
+            holders[id(named[0])] = path
             out.differs.append(
                 f"input {path}: sha256 {digest}, not the {named[0].sha256} the run recorded "
-                f"for {label}: another file than the run's (changed, or another of that "
-                "name)")
+                f"for {named[0].label()}: another file than the run's (changed, or another of "
+                "that name)")
         elif copied:
             out.differs.append(
-                f"input {path}: a second file of the bytes of the run's "
-                f"{copied[0].what} {copied[0].name} (already held by "
-                f"{holders.get(id(copied[0]), '?')}): given twice")
-        elif any(r.held and r.name == path.name for r in recorded):
-            twin = next(r for r in recorded if r.held and r.name == path.name)
+                f"input {path}: a second file of the bytes of the run's {copied[0].label()} "
+                f"(already held by {holders.get(id(copied[0]), '?')}): given twice")
+        elif any((r.held or r.differs) and r.name == path.name for r in recorded):
+            twin = next(r for r in recorded if (r.held or r.differs) and r.name == path.name)
+            first = holders.get(id(twin), "?")
             out.differs.append(
                 f"input {path}: sha256 {digest}: a second file of the name of the run's "
-                f"{twin.what} {twin.name} (already held by {holders.get(id(twin), '?')}), "
-                "of other bytes: not a file the run read")
+                f"{twin.label()}, of other bytes (" + (f"already held by {first}" if twin.held
+                                                       else f"the first, {first}, told above")
+                + "): not a file the run read")
         else:
             out.differs.append(
                 f"input {path}: sha256 {digest}: not a file the run read (its manifest "

@@ -796,8 +796,7 @@ def test_a_quarantine_no_sha256_is_recorded_of_is_told_not_compared(tmp_path: Pa
     log = tmp_path / "q3.parquet"
     log.write_bytes(b"the log")
     quarantine = tmp_path / "q3.quarantine.csv"
-    quarantine.write_text("file,row,field,reason,case\nx.csv,7,amount,planted,C1\n",
-                          encoding="utf-8")
+    quarantine.write_text(_EMPTY_QUARANTINE, encoding="utf-8")  # (as its import writes it)
     manifest = {"inputs": [{
         "file": str(log), "sha256": hashlib.sha256(b"the log").hexdigest(),
         "earlier_quarantine": {"file": "q3.quarantine.csv", "quarantined": 0,
@@ -936,8 +935,7 @@ def test_verify_does_not_verify_a_quarantine_it_cannot_compare(tmp_path: Path) -
     pq.write_table(table.replace_schema_metadata(metadata), held / "q3.parquet")
     _check([held / "q3.parquet"], tmp_path / "out")
     quarantine = held / "q3.quarantine.csv"
-    quarantine.write_text("file,row,field,reason,case\nx.csv,7,amount,planted,C1\n",
-                          encoding="utf-8")
+    quarantine.write_text(_EMPTY_QUARANTINE, encoding="utf-8")  # (as its import writes it)
     code, output = _verify(tmp_path / "out", "--inputs", str(held / "q3.parquet"),
                            str(quarantine))
     assert code == 0, output
@@ -948,6 +946,14 @@ def test_verify_does_not_verify_a_quarantine_it_cannot_compare(tmp_path: Path) -
             "sha256)") in output
     assert "; each file given but 1 holds a file the run read" in output
     assert "each file given holds" not in output
+    quarantine.write_text(_EMPTY_QUARANTINE + "x.csv,7,amount,,planted,C1,\n", encoding="utf-8")
+    code, output = _verify(tmp_path / "out", "--inputs", str(held / "q3.parquet"),
+                           str(quarantine))
+    assert code == 1, output
+    assert (f"input {quarantine}: holds 1 data row, where the log's record says the import "
+            "quarantined nothing: not the run's q3.quarantine.csv (quarantine of q3.parquet) "
+            "(no sha256 recorded to compare with)") in output
+    assert "not compared" not in output
 
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -1003,3 +1009,115 @@ def test_the_first_sheet_of_a_name_is_the_one_read(tmp_path: Path) -> None:
     with zipfile.ZipFile(book) as archive:
         assert _sheet_parts(archive, "Summary") == ("xl/worksheets/sheet1.xml",
                                                     "xl/sharedStrings.xml")
+
+
+_EMPTY_QUARANTINE = "file,row,field,value,reason,case,record_read\n"
+"""A quarantine as a log's import writes it where it quarantined nothing: its header."""
+
+
+def _shown(manifest: dict[str, Any], given: list[Path]) -> Any:
+    from audit.verify import Verified, compare_inputs, given_digests
+
+    out = Verified()
+    compare_inputs(manifest, given_digests(given), out)
+    return out
+
+
+def _quarantine_manifest(log: Path, quarantine_sha256: str | None) -> dict[str, Any]:
+    """A manifest of canonical log `log` (b"the log") whose import quarantined nothing, the
+    log's record giving its quarantine's sha256 `quarantine_sha256` (None: none)."""
+    imported: dict[str, Any] = {"quarantine_file": "canonical.quarantine.csv", "inputs": []}
+    if quarantine_sha256 is not None:
+        imported["quarantine_sha256"] = quarantine_sha256
+    return {"inputs": [{"file": str(log), "sha256": hashlib.sha256(b"the log").hexdigest(),
+                        "earlier_quarantine": {"file": "q3.quarantine.csv", "quarantined": 0,
+                                               "status": "read", "sha256": None},
+                        "imported_earlier": imported}]}
+
+
+def test_a_second_copy_of_a_quarantine_is_named_as_the_run_recorded_it(tmp_path: Path) -> None:
+    """The import's empty quarantine (the sha256 the log's record gives it) given twice as
+    q3.quarantine.csv, and a third of its name and other bytes: the copy is 'a second file
+    of the bytes of the run's q3.quarantine.csv (quarantine of q3.parquet, by the sha256
+    ...)', the other of its name likewise. Before, 'of the run's quarantine of q3.parquet,
+    by the sha256 ...: its import quarantined nothing q3.quarantine.csv (already held'."""
+    log = tmp_path / "q3.parquet"
+    log.write_bytes(b"the log")
+    given = []
+    for folder, text in (("d1", _EMPTY_QUARANTINE), ("d2", "other"), ("d3", _EMPTY_QUARANTINE)):
+        (tmp_path / folder).mkdir()
+        given.append(tmp_path / folder / "q3.quarantine.csv")
+        given[-1].write_text(text, encoding="utf-8")
+    out = _shown(_quarantine_manifest(log, hashlib.sha256(_EMPTY_QUARANTINE.encode())
+                                      .hexdigest()), [log, *given])
+    told = ("q3.quarantine.csv (quarantine of q3.parquet, by the sha256 the log's record gives "
+            "it: its import quarantined nothing)")
+    assert out.differs == [
+        f"input {given[1]}: sha256 {hashlib.sha256(b'other').hexdigest()}: a second file of "
+        f"the name of the run's {told}, of other bytes (already held by {given[0]}): not a "
+        "file the run read",
+        f"input {given[2]}: a second file of the bytes of the run's {told} (already held by "
+        f"{given[0]}): given twice"]
+
+
+def test_two_quarantines_not_compared_are_each_told_so(tmp_path: Path) -> None:
+    """Two q3.quarantine.csv given (each as its import writes it, of other line ends) where
+    no sha256 of it is recorded: each is told not compared. Before, the first by path was,
+    and the second was told 'already held by' the first, which was never compared."""
+    log = tmp_path / "q3.parquet"
+    log.write_bytes(b"the log")
+    given = []
+    for folder, end in (("d1", "\n"), ("d2", "\r\n")):
+        (tmp_path / folder).mkdir()
+        given.append(tmp_path / folder / "q3.quarantine.csv")
+        given[-1].write_bytes(_EMPTY_QUARANTINE.replace("\n", end).encode())
+    out = _shown(_quarantine_manifest(log, None), [log, *given])
+    assert out.differs == []
+    assert out.uncompared == [
+        f"{path} (of the name of the run's quarantine of q3.parquet: its import quarantined "
+        "nothing, and neither the run nor the log's record gives its sha256)" for path in given]
+    assert out.lines[1].startswith("inputs: 2 of 3 files given not compared")
+    assert "held" not in " ".join(out.uncompared)
+
+
+@pytest.mark.parametrize(("text", "rows"), [
+    ("x.csv,7,amount,,planted,C1,\ny.csv,2,amount,,planted,C2,\n", "2 data rows"),
+    ("\n\n", None), ("", None), ("x.csv,\"7\n", "1 data row"),
+    ("x" * (1 << 20), "at least 1 data row")])
+def test_a_quarantine_of_rows_where_none_were_is_a_difference(
+        tmp_path: Path, text: str, rows: str | None) -> None:
+    """A q3.quarantine.csv given, where the log's record says its import quarantined nothing
+    and gives no sha256: with data rows after its header (a quote left open, a row past the
+    bytes read, counted), a difference naming them; blank lines after it, or the header
+    alone, not compared. Before, each was told not compared (exit 0)."""
+    log = tmp_path / "q3.parquet"
+    log.write_bytes(b"the log")
+    quarantine = tmp_path / "q3.quarantine.csv"
+    quarantine.write_text(_EMPTY_QUARANTINE + text, encoding="utf-8")
+    out = _shown(_quarantine_manifest(log, None), [log, quarantine])
+    if rows is None:
+        assert out.differs == [] and len(out.uncompared) == 1
+        return
+    assert out.uncompared == []
+    assert out.differs == [
+        f"input {quarantine}: holds {rows}, where the log's record says the import "
+        "quarantined nothing: not the run's q3.quarantine.csv (quarantine of q3.parquet) (no "
+        "sha256 recorded to compare with)"]
+
+
+def test_a_second_file_of_an_inputs_name_is_told_so(tmp_path: Path) -> None:
+    """Two files named a.csv given, both of other bytes than the run's input a.csv: the first
+    differs from it, the second is a second file of its name. Before, the second was told
+    'its manifest records no input ... of this name', though it does."""
+    given = []
+    for folder, data in (("d1", b"Y"), ("d2", b"Z")):
+        (tmp_path / folder).mkdir()
+        given.append(tmp_path / folder / "a.csv")
+        given[-1].write_bytes(data)
+    out = _shown({"inputs": [{"file": "/x/a.csv", "sha256": hashlib.sha256(b"X").hexdigest()}]},
+                 given)
+    assert len(out.differs) == 2 and "another file than the run's" in out.differs[0]
+    assert out.differs[1] == (
+        f"input {given[1]}: sha256 {hashlib.sha256(b'Z').hexdigest()}: a second file of the "
+        f"name of the run's input a.csv, of other bytes (the first, {given[0]}, told above): "
+        "not a file the run read")
