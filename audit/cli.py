@@ -2146,11 +2146,14 @@ def verify(settings: Settings, folder: Path, given: tuple[Path, ...], inputs: bo
     findings.json not listed, its run id not its manifest's or none recorded, its findings
     not its summary's, a report naming another, another run id than --run-id's, another
     sha256 than --sums-sha256's, a listed name no regular file; with --inputs, a file given
-    of another sha256 than the run's input of its name, one the run did not read, an input
-    of the run none given holds); 2 where the folder, its SHA256SUMS or its findings.json
-    cannot be read as a check's, a file given with --inputs cannot be read, or --run-id
-    or --sums-sha256 is not 64 hex digits. A report's
-    file not listed (report.html, findings.json, .csv or .xlsx, quarantine.csv,
+    of another sha256 than the run's input of its name, one the run did not read, a second
+    file of the bytes (or name) of one held, an input of the run none given holds, a
+    canonical log's quarantine of data rows where its record says none were quarantined);
+    a canonical log's quarantine of no sha256 recorded (its import quarantined nothing) is
+    told not compared, not verified, and gives exit code 0 where all else holds; 2 where
+    the folder, its SHA256SUMS or its findings.json cannot be read as a check's, a file
+    given with --inputs cannot be read, or --run-id or --sums-sha256 is not 64 hex digits.
+    A report's file not listed (report.html, findings.json, .csv or .xlsx, quarantine.csv,
     correlation.csv, the graphs) is a difference; other files not listed are named, not
     verified.
     Neither SHA256SUMS nor the run id is a seal (whoever edits a file can rewrite both).
