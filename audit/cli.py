@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,7 +54,7 @@ def reports_input_errors(func: F) -> F:
             _remove_made(made)
             # (A header or value quoted from the input may hold an escape sequence.)
             # (cut_middle: a value of megabytes quoted, its start and end)
-            line = cut_middle(exc.one_line() + _import_first(exc.message))
+            line = cut_middle(exc.one_line())
             click.echo(f"error: {shown_on_one_line(line)}", err=True)
             sys.exit(ExitCode.INPUT_ERROR)
         except SystemExit:  # (the command's own exit code, once it has written its files)
@@ -73,9 +74,25 @@ where the command fails before writing into them (`_remove_made`)."""
 
 
 def _log_reading_options(side: str) -> Callable[[F], F]:
-    """--assume-tz, --object-type and --follow-o2o of a command reading a log as `import` does
-    (discover; compare, `side` saying they apply to each of its logs)."""
+    """The options of `import` that say how to read an input (`IMPORT_READING_OPTIONS`:
+    --mapping, --sources-config, --encoding, --assume-tz, --object-type, --follow-o2o),
+    declared once for each command that reads a file as `import` does: `check`, `discover`
+    and `compare` (`side` saying they apply to each of its logs). Their values go through
+    `_import_reading` (the checks before any input is read, the files loaded). Before,
+    `check` declared its own, `discover` lacked --mapping, --sources-config and --encoding
+    and `compare` --sources-config and --encoding: a US PayPal download of 1-12 November
+    was refused with "import the file with it first"."""
     options = [
+        click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help=f"YAML column mapping for generic CSV logs, as for `import`{side}."),
+        click.option("--sources-config",
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="YAML mapping of ticketing/payment exports, as for `import`"
+                     f"{side} (default: models/sources.default.yaml), e.g. a PayPal "
+                     "account's date_format; where no input is an export, a note says it "
+                     "was not used."),
+        click.option("--encoding", help="Text encoding of CSV files (default: detected), as "
+                     f"for `import`{side}."),
         click.option("--assume-tz", help="IANA time zone of timestamps written without an "
                      f"offset, as for `import`{side}."),
         click.option("--object-type", help="OCEL 2.0: the object type whose objects become "
@@ -84,7 +101,7 @@ def _log_reading_options(side: str) -> Callable[[F], F]:
                      help="OCEL 2.0: an event relating to no object of --object-type but to "
                      "an object of TYPE that an object-to-object relation (either way) ties "
                      "to such objects is an event of their cases (one hop; repeat for several "
-                     "types), as for `import` and `check`."),
+                     f"types), as for `import`{side}."),
     ]
 
     def apply(func: F) -> F:
@@ -109,30 +126,13 @@ def _remove_made(made: list[Path]) -> None:
 
 IMPORT_READING_OPTIONS = ("--assume-tz", "--object-type", "--follow-o2o", "--encoding",
                           "--mapping", "--sources-config")
-"""The options of `import` that say how to read an input, which the reader's errors name."""
-
-
-def _import_first(message: str) -> str:
-    """Where an error of reading an input tells to pass an option of `import` that the
-    running command lacks (discover reads a log without --mapping, --encoding or
-    --sources-config; compare without --encoding or --sources-config), how to get there:
-    import the file with it first. Before, "choose --object-type" from `discover` led to "No
-    such option". (check has every one of them: it takes --sources-config too, so that a
-    PayPal download of a US account is checked in one step, not imported first.)"""
-    import re
-
-    context = click.get_current_context(silent=True)
-    if context is None:
-        return ""
-    own = {name for p in context.command.params for name in getattr(p, "opts", ())}
-    lacking = [o for o in IMPORT_READING_OPTIONS
-               if o not in own and re.search(rf"(?<![\w-]){o}(?![\w-])", message)]
-    if not lacking:
-        return ""
-    command = context.info_name
-    return (f"; {command} has no {' or '.join(lacking)}: import the file with it first "
-            f"(refund-audit import FILE {' '.join(lacking)} ... --out LOG.parquet) and "
-            f"{command} LOG.parquet")
+"""The options of `import` that say how to read an input, which the reader's errors name:
+`check`, `discover` and `compare` take each of them (`_log_reading_options`), so that an
+error naming one names an option the running command has. Until 2026-12-07 discover lacked
+--mapping, --encoding and --sources-config, compare --encoding and --sources-config, and
+their errors added "discover has no --sources-config: import the file with it first
+(refund-audit import FILE --sources-config ... --out LOG.parquet) and discover LOG.parquet"
+(`_import_first`, removed with the last command it served)."""
 
 
 ENDS_PROCESS = False
@@ -652,7 +652,6 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
               help="Exit 1 when a finding (not waived) has this severity or higher.")
 @click.option("--as-of", help="The audit's clock (ISO 8601 with zone); default: the policy's "
               "as_of, else now.")
-@click.option("--assume-tz", help="IANA time zone of timestamps written without an offset.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
               show_default=True, help="Where rules run: here, or on a Dask cluster "
               "(docs/dask.md; needs the `dask` extra).")
@@ -665,17 +664,7 @@ FAIL_ON = click.Choice(["info", "low", "medium", "high", "critical", "never"])
                    "(a path that names an existing file is that file, '#' and all); a "
                    "bundled model's name (ecommerce.bpmn, subscription.bpmn, offline.bpmn) "
                    "names it where no such file is here.")
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML column mapping for generic CSV logs, as for `import`.")
-@click.option("--sources-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML mapping of ticketing/payment exports, as for `import` (default: "
-              "models/sources.default.yaml), e.g. a PayPal account's date_format.")
-@click.option("--encoding", help="Text encoding of CSV files (default: detected).")
-@click.option("--object-type", help="OCEL 2.0: the object type whose objects become cases.")
-@click.option("--follow-o2o", "follow_o2o", multiple=True, metavar="TYPE",
-              help="OCEL 2.0: an event relating to no object of --object-type but to an "
-              "object of TYPE that an object-to-object relation (either way) ties to such "
-              "objects is an event of their cases (one hop; repeat for several types).")
+@_log_reading_options("")
 @click.pass_obj
 @reports_input_errors
 def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | None, out: Path,
@@ -719,10 +708,10 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
     if unknown:
         raise InputError(f"unknown format(s) {unknown}; known: {', '.join(WRITERS)}",
                          field="--format")
-    if encoding is not None:  # (checked where no input is a CSV too: never ignored)
-        from audit.ingest.csv_reader import text_codec
-
-        text_codec(encoding)
+    # (the zone and the encoding checked, the mapping and the sources file read, before the
+    # run: an error in them is told before minutes of import)
+    reading = _import_reading(mapping, sources_config, encoding, assume_tz, object_type,
+                              follow_o2o)
     from audit.progress import using
 
     _writable_folder(out)  # before the run, not after minutes of it
@@ -736,9 +725,7 @@ def check(settings: Settings, sources: tuple[Path, ...], policy_path: Path | Non
         "--out", "a report file check writes or removes there")
     with using(settings.progress()) as progress:
         run = _run_check(list(sources), policy_path or default_policy_path(), as_of,
-                         assume_tz, sop, spec, mapping=mapping, encoding=encoding,
-                         object_type=object_type, follow_o2o=follow_o2o,
-                         sources_config=sources_config)
+                         sop, spec, reading=reading)
         # (before the reports, which tell it: the manifest's warnings, the report's notes)
         # (the SOPs the run reads are its inputs too: --sop FILE#PROCESS's file, the
         # policy's `sop:` files)
@@ -1291,20 +1278,12 @@ def _warn_zone_override(mapping: Any, assume_tz: str | None) -> None:
 
 
 def _run_check(sources: list[Path], policy: Path, as_of: str | None,
-               assume_tz: str | None, sop: Path | None = None, engine: Any = None, *,
-               mapping: Path | None = None, encoding: str | None = None,
-               object_type: str | None = None, follow_o2o: tuple[str, ...] = (),
-               sources_config: Path | None = None) -> Any:
+               sop: Path | None = None, engine: Any = None, *,
+               reading: ImportReading) -> Any:
     from datetime import UTC, datetime
 
     from audit.checkrun import run_check
-    from audit.ingest.mapping import check_time_zone, load_mapping
     from audit.policy import within_log_range
-
-    if assume_tz is not None:
-        check_time_zone(assume_tz, field="--assume-tz")
-    columns = load_mapping(mapping) if mapping else None
-    _warn_zone_override(columns, assume_tz)
 
     clock = None
     if as_of is not None:
@@ -1322,22 +1301,17 @@ def _run_check(sources: list[Path], policy: Path, as_of: str | None,
         except (ValueError, OverflowError) as exc:
             raise InputError(f"--as-of {as_of}: the clock must be within the years 1678 to "
                              "2261", field="--as-of") from exc
-    # (read before the run, as the mapping: an error in it is told before minutes of
-    # import; None where not given, which the run records as the bundled file read)
-    config = None
-    if sources_config is not None:
-        from audit.digest import sha256_of
-        from audit.sources.config import load_sources_config
-
-        config = (load_sources_config(sources_config),
-                  {"file": str(sources_config), "sha256": sha256_of(sources_config)})
+    # (the sources file as the manifest records it: the path as given; None where not
+    # given, which the run records as the bundled file read)
+    config = None if reading.sources_config is None else (
+        reading.sources_config, reading.sources_config_entry(as_given=True))
+    given = reading.given
+    options = {"assume_tz": given.get("assume_tz"), "sop": sop, "mapping": reading.columns,
+               "encoding": given.get("encoding"), "object_type": given.get("object_type"),
+               "follow_o2o": given.get("follow_o2o", ()), "sources_config": config}
     if engine is None:
-        return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop,
-                         mapping=columns, encoding=encoding, object_type=object_type,
-                         follow_o2o=follow_o2o, sources_config=config)
-    return run_check(sources, policy, as_of=clock, assume_tz=assume_tz, sop=sop, engine=engine,
-                     mapping=columns, encoding=encoding, object_type=object_type,
-                     follow_o2o=follow_o2o, sources_config=config)
+        return run_check(sources, policy, as_of=clock, **options)
+    return run_check(sources, policy, as_of=clock, engine=engine, **options)
 
 
 def clock_line(run: Any) -> str:
@@ -1745,7 +1719,8 @@ def model_inspect(path: Path, as_json: bool, process: str | None) -> None:
 @reports_input_errors
 def discover(settings: Settings, log_path: Path, miner: str, noise: float | None,
              max_activities: int, out: Path, channel: str | None,
-             policy_path: Path | None, assume_tz: str | None, object_type: str | None,
+             policy_path: Path | None, mapping: Path | None, sources_config: Path | None,
+             encoding: str | None, assume_tz: str | None, object_type: str | None,
              follow_o2o: tuple[str, ...]) -> None:
     """Discover the as-is process model of an event log (csv, xes, parquet, ocel).
 
@@ -1769,7 +1744,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 
     if not log_path.exists():
         raise InputError("no such file", file=log_path)
-    reading = _reading_options(assume_tz, object_type, follow_o2o)
+    reading = _import_reading(mapping, sources_config, encoding, assume_tz, object_type,
+                              follow_o2o)
     policy = None
     if policy_path is not None:  # (checked before the log is read, as compare and check do)
         from audit.policy import load_policy
@@ -1792,8 +1768,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading {log_path}")
-        imported = import_sources([(log_path, None)], assume_tz=assume_tz,
-                                  object_type=object_type, follow_o2o=follow_o2o)
+        imported = import_sources([(log_path, None)], **reading.import_kwargs())
+        reading.tell_not_used(imported.notes, exports_among(imported))
         for line in imported.summary_lines():  # (rows quarantined are counted, never dropped)
             settings.say(line)
         from audit.store import import_record, imported_earlier_text
@@ -1827,7 +1803,7 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
 
         # (the options in effect, those given but not applied, a canonical log's own
         # import's: discovery.json's `import`)
-        read = read_with(log_path, imported, reading)
+        read = read_with(log_path, imported, reading.given)
         source = {"file": log_path.name,
                   "sha256": imported.digests.get(str(log_path)) or sha256_of(log_path)}
         stale, left = clear_stale_staging(out)
@@ -1837,7 +1813,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
             out, lambda staging: list(write_discovery(
                 result, log, staging, source=source, imported=imported, read=read,
                 policy=None if policy_path is None else {
-                    "file": policy_path.name, "sha256": sha256_of(policy_path)}).values()),
+                    "file": policy_path.name, "sha256": sha256_of(policy_path)},
+                files=reading.files(exports_among(imported))).values()),
             earlier=lambda folder: reports_in(folder, DISCOVER_FILES))
         progress.done()
     settings.say(f"discovered with the {result.miner} miner (noise {result.noise:g}) from "
@@ -1861,22 +1838,102 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
     end_process()  # everything written: the log and the model not freed object by object
 
 
-def _reading_options(assume_tz: str | None, object_type: str | None,
-                     follow_o2o: tuple[str, ...]) -> dict[str, Any]:
-    """The import's options `discover` and `compare` read a log with (as `import` and
-    `check` read it: --assume-tz, --object-type, --follow-o2o), the zone checked before any
-    log is read: the keyword arguments of `import_sources`, those given (`audit.store.
-    read_with` records those in effect: discovery.json's `import`, each log side's `import`
-    in compare.json, whose `import_options` are those given). Before, both
-    lacked them: an OCEL log was imported first, and `check --follow-o2o`'s cases could
-    not be mined without that step."""
+@dataclass(frozen=True)
+class ImportReading:
+    """How `check`, `discover` and `compare` read their inputs as `import` does: the options
+    of `_log_reading_options`, checked and loaded (`_import_reading`)."""
+
+    given: dict[str, Any]
+    """The keyword arguments of `import_sources` given on the command line: assume_tz,
+    encoding, object_type, follow_o2o (those given only), as `audit.store.read_with`
+    records them."""
+    columns: Any = None
+    """--mapping's column mapping (`audit.ingest.mapping.Mapping`), None where not given."""
+    mapping_path: Path | None = None
+    sources_config: Any = None
+    """--sources-config's file read (`audit.sources.config.SourcesConfig`), None where not
+    given (the exports read with the bundled one)."""
+    sources_config_path: Path | None = None
+
+    def import_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `import_sources` (and `import_and_correlate`)."""
+        return {**self.given, "mapping": self.columns, "sources_config": self.sources_config}
+
+    def sources_config_entry(self, *, as_given: bool = False) -> dict[str, Any] | None:
+        """The sources file given, `{file, sha256}`: check's manifest records the path as
+        given (`as_given`), discovery.json and compare.json its name, as they name the
+        policy and the mapping."""
+        from audit.digest import sha256_of
+
+        path = self.sources_config_path
+        if path is None:
+            return None
+        return {"file": str(path) if as_given else path.name, "sha256": sha256_of(path)}
+
+    def files(self, exports: bool) -> dict[str, dict[str, Any] | None]:
+        """discovery.json's and compare.json's `mapping` and `sources_config`: the files
+        given, by name and sha256 (null where not given); the sources file `used` false
+        where no input read was a source-system export (`exports`), as check's manifest
+        records it (`audit.runid.used_sources_config`)."""
+        from audit.digest import sha256_of
+
+        config = self.sources_config_entry()
+        if config is not None and not exports:
+            config["used"] = False
+        return {"mapping": None if self.mapping_path is None else {
+                    "file": self.mapping_path.name, "sha256": sha256_of(self.mapping_path)},
+                "sources_config": config}
+
+    def tell_not_used(self, notes: list[str], exports: bool) -> None:
+        """Where --sources-config was given and no input read is a source-system export,
+        the note check's run gives (`audit.checkrun.run_check`) appended to `notes`."""
+        if self.sources_config_path is None or exports:
+            return
+        notes.append(f"--sources-config {self.sources_config_path}: no input is a "
+                     "source-system export (Zendesk, Jira, ServiceNow, Stripe, PayPal, "
+                     "Adyen), the only kind it is read for: not used (a canonical log's "
+                     "events were read with the sources file of its import)")
+
+
+def exports_among(imported: Any) -> bool:
+    """Whether an import (`ImportResult`) read a source-system export."""
+    from audit.ingest import SOURCE_SYSTEMS
+
+    return any(f.system in SOURCE_SYSTEMS for f in imported.files)
+
+
+def _import_reading(mapping: Path | None, sources_config: Path | None,
+                    encoding: str | None, assume_tz: str | None, object_type: str | None,
+                    follow_o2o: tuple[str, ...]) -> ImportReading:
+    """The reading options of `_log_reading_options` as `check`, `discover` and `compare`
+    apply them, checked before any input is read: the zone and the encoding (where no
+    input is a CSV too: never ignored), the mapping and the sources file read (an error in
+    them told before minutes of import), a zone overriding the mapping's warned of. Before,
+    check built its own and discover and compare took --assume-tz, --object-type and
+    --follow-o2o only (compare --mapping too)."""
     if assume_tz is not None:
         from audit.ingest.mapping import check_time_zone
 
         check_time_zone(assume_tz, field="--assume-tz")
-    return {key: value for key, value in (("assume_tz", assume_tz),
-                                          ("object_type", object_type),
-                                          ("follow_o2o", tuple(follow_o2o))) if value}
+    if encoding is not None:
+        from audit.ingest.csv_reader import text_codec
+
+        text_codec(encoding)
+    columns = None
+    if mapping is not None:
+        from audit.ingest.mapping import load_mapping
+
+        columns = load_mapping(mapping)
+    _warn_zone_override(columns, assume_tz)
+    config = None
+    if sources_config is not None:
+        from audit.sources.config import load_sources_config
+
+        config = load_sources_config(sources_config)
+    given = {key: value for key, value in (("assume_tz", assume_tz), ("encoding", encoding),
+                                           ("object_type", object_type),
+                                           ("follow_o2o", tuple(follow_o2o))) if value}
+    return ImportReading(given, columns, mapping, config, sources_config)
 
 
 def variants_line(variants: Variants) -> str:
@@ -1909,9 +1966,6 @@ def variants_line(variants: Variants) -> str:
                    "the SOP's tasks, and whose approvers and performers allow roles besides "
                    "the lanes, as check reads them (default: labels as written, lanes "
                    "alone).")
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML column mapping for generic CSV logs, as for `import` and `check` "
-                   "(applied to each log side).")
 @click.option("--channel", type=click.Choice(CHANNELS), default=None,
               help=CHANNEL_HELP.format(s="s (a model side is unaffected)", verb="compared",
                                        policy="--policy (where given, else the bundled "
@@ -1935,7 +1989,8 @@ def variants_line(variants: Variants) -> str:
 @reports_input_errors
 def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
             policy_path: Path | None, mapping: Path | None, channel: str | None,
-            min_shift: float, fdr: float, assume_tz: str | None, object_type: str | None,
+            min_shift: float, fdr: float, sources_config: Path | None,
+            encoding: str | None, assume_tz: str | None, object_type: str | None,
             follow_o2o: tuple[str, ...]) -> None:
     """Compare as-is and to-be, each a BPMN model (.bpmn) or an event log.
 
@@ -1984,33 +2039,34 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
             raise InputError("no such file", file=policy_path, field="--policy")
         policy = load_policy(policy_path)
         tasks, allowed = policy.sop_tasks(), policy_roles(policy)
-    columns = None
-    if mapping is not None:  # (checked before any side is read, as check does)
-        from audit.ingest.mapping import load_mapping
-
-        columns = load_mapping(mapping)
-    reading = _reading_options(assume_tz, object_type, follow_o2o)
-    _warn_zone_override(columns, assume_tz)
+    # (checked, and the mapping and sources file read, before any side is read, as check
+    # does)
+    reading = _import_reading(mapping, sources_config, encoding, assume_tz, object_type,
+                              follow_o2o)
     _writable_folder(out)  # before the comparison, not after it
     refuse_foreign_checksums(out)
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading the as-is side {as_is}")
-        before = load_side(as_is, "as-is", tasks, columns, channel=channel, policy=policy,
-                           reading=reading)
+        before = load_side(as_is, "as-is", tasks, reading.columns, channel=channel,
+                           policy=policy, reading=reading.given,
+                           sources_config=reading.sources_config)
         progress.stage(f"reading the to-be side {to_be}")
-        after = load_side(to_be, "to-be", tasks, columns, channel=channel, policy=policy,
-                          reading=reading)
+        after = load_side(to_be, "to-be", tasks, reading.columns, channel=channel,
+                          policy=policy, reading=reading.given,
+                          sources_config=reading.sources_config)
         progress.stage("comparing")
         result = compare_sides(before, after, allowed, channel=channel, min_shift=min_shift,
                                fdr=fdr)
+        exports = before.exports or after.exports
+        reading.tell_not_used(result.notes, exports)
         progress.stage(f"writing {out}")
         stale, others = clear_stale_staging(out)
         dropped = checksums_of_others(out, COMPARE_FILES)
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
             out, lambda staging: list(write_comparison(
-                result, staging, {"policy": policy_path, "mapping": mapping},
-                reading=reading).values()),
+                result, staging, {"policy": policy_path, **reading.files(exports)},
+                reading=reading.given).values()),
             earlier=lambda folder: reports_in(folder, COMPARE_FILES))
         progress.done()
     below = sum(d.meets_rule is False for d in result.differences)

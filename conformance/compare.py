@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from audit.ingest.mapping import Mapping as ColumnMapping
     from audit.policy import Policy
+    from audit.sources.config import SourcesConfig
     from conformance.channels import Channels
     from conformance.petri import WorkflowNet
 
@@ -111,6 +112,9 @@ class Side:
     """Log sides read from a file: how (`audit.store.read_with`: the import's options in
     effect, those given but not applied, a canonical log's own import's), which
     compare.json records per side and `_reading_warning` weighs."""
+    exports: bool = False
+    """Log sides: whether the file read is a source-system export (--sources-config is read
+    for those only)."""
 
     @property
     def cases(self) -> int:
@@ -345,8 +349,8 @@ def names_a_model(path: Path) -> bool:
 
 def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
               columns: ColumnMapping | None = None, *, channel: str | None = None,
-              policy: Policy | None = None, reading: Mapping[str, Any] | None = None
-              ) -> Side:
+              policy: Policy | None = None, reading: Mapping[str, Any] | None = None,
+              sources_config: SourcesConfig | None = None) -> Side:
     """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
     with several pools, as an SOP entry of the policy does), else an event log in any
     importable format, read with the column mapping `columns` where given (as `import
@@ -371,7 +375,9 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     from audit.ingest import import_sources
 
     # (`reading`: --assume-tz, --object-type, --follow-o2o, as `import` reads the file)
-    imported = import_sources([(path, None)], mapping=columns, **dict(reading or {}))
+    # (`sources_config`: --sources-config, how a source-system export is read)
+    imported = import_sources([(path, None)], mapping=columns, sources_config=sources_config,
+                              **dict(reading or {}))
     log = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
@@ -383,6 +389,9 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     from audit.store import read_with
 
     side.read = read_with(path, imported, reading or {})
+    from audit.ingest import SOURCE_SYSTEMS
+
+    side.exports = any(f.system in SOURCE_SYSTEMS for f in imported.files)
     if reading and reading.get("object_type"):  # (an OCEL log's cases: what was left out)
         side.notes += [f"{role} log: {note}" for note in imported.notes]
     if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
@@ -1563,11 +1572,12 @@ def _tested_edges(edges: Sequence[DiffEdge], min_shift: float, fdr: float,
 
 
 # --- views --------------------------------------------------------------------------------
-def comparison_json(result: Comparison, files: dict[str, Path | None] | None = None,
+def comparison_json(result: Comparison, files: Mapping[str, Any] | None = None,
                     reading: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """compare.json's content: the tool and version, the `files` (`policy`, `mapping`:
-    the files given, by name and sha256), each side (with its file, where read from one)
-    and the differences."""
+    """compare.json's content: the tool and version, the `files` (`policy`, `mapping`,
+    `sources_config`: the files given, by name and sha256, a path or its entry already;
+    the sources file's `used` false where no side is an export), each side (with its
+    file, where read from one) and the differences."""
     from audit import __version__
     from audit.digest import sha256_of
     from audit.store import reading_options
@@ -1595,8 +1605,11 @@ def comparison_json(result: Comparison, files: dict[str, Path | None] | None = N
     given = {} if files is None else files
     return {
         "tool": "refund-audit", "version": __version__,
-        **{key: None if path is None else {"file": path.name, "sha256": sha256_of(path)}
-           for key in ("policy", "mapping") for path in [given.get(key)]},
+        # (a file given as a path: by name and sha256; one given as its entry already,
+        # the sources file's with `used` false where no side is an export, as it is)
+        **{key: path if path is None or isinstance(path, dict) else {
+            "file": path.name, "sha256": sha256_of(path)}
+           for key in ("policy", "mapping", "sources_config") for path in [given.get(key)]},
         # (the import's options given, in check's shape: null where not given; each log
         # side's `import` records those in effect for it)
         "import_options": reading_options(reading or {}),
@@ -2117,7 +2130,7 @@ def diff_dot(result: Comparison) -> str:
 
 
 def write_comparison(result: Comparison, out: Path,
-                     files: dict[str, Path | None] | None = None, *,
+                     files: Mapping[str, Any] | None = None, *,
                      reading: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write compare.json, compare.md, diff.svg and diff.png into `out`; `files`: the
     policy and mapping given (`comparison_json`); `reading`: the import's options given

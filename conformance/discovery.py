@@ -659,7 +659,8 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
                     source: dict[str, Any] | None = None,
                     imported: ImportResult | None = None,
                     policy: dict[str, Any] | None = None,
-                    read: Mapping[str, Any] | None = None) -> dict[str, Path]:
+                    read: Mapping[str, Any] | None = None,
+                    files: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write the model (model.bpmn, model.svg), the DFG (discovery-dfg.svg, .png: not
     dfg.*, which are a check's, `DFG_NAME`), the variant list (variants.csv,
     `write_variants`) and discovery.json into `out`; the BPMN is read back through our
@@ -673,7 +674,10 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     option not used: as the console prints them), and a warning says how many rows were
     quarantined (before: the console's count alone, and no row named). `read`: how the log
     was read (`audit.store.read_with`: the options in effect, those given but not
-    applied, a canonical log's own import's), in `import` too."""
+    applied, a canonical log's own import's), in `import` too. `files`: the `mapping` and
+    `sources_config` given (`{"file", "sha256"}`, the sources file's `used` false where the
+    log is no source-system export; null where not given), named as compare.json names
+    them."""
     from audit.ingest import dropped_text
     from audit.progress import current
     from reports.graphs import (
@@ -855,7 +859,10 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     # Parquet log of 14 activity labels of 500,000 characters made a discovery.json of
     # 178 MB, each label written once per variant and edge naming it)
     summary = cut_all({"tool": "refund-audit", "version": __version__, "log": source,
-                       "policy": policy, "import": intake, **discovery_summary(discovery)},
+                       "policy": policy,
+                       "mapping": (files or {}).get("mapping"),
+                       "sources_config": (files or {}).get("sources_config"),
+                       "import": intake, **discovery_summary(discovery)},
                       whole=("sequence",))
     summary_path.write_text(json.dumps(summary, indent=2,
                                        ensure_ascii=False) + "\n", encoding="utf-8")

@@ -205,13 +205,15 @@ def test_a_missing_input_is_no_such_file_whatever_its_suffix(tmp_path: Path, com
     assert run(*args, code=2).output.strip() == f"error: {missing}: no such file"
 
 
-def test_an_import_option_the_command_lacks_is_asked_of_import(tmp_path: Path) -> None:
+def test_an_import_option_the_error_names_is_the_commands_own(tmp_path: Path) -> None:
     """Reading errors name import's options: `discover` and `compare` of an OCEL file said
     "choose --object-type", of naive times "say which zone ... with --assume-tz", and
     `check` of exports mapping no update "check the field ids there (--sources-config)";
-    none of these commands had that option ("No such option"). The error now says to
-    import the file with it first, and that way works. (discover and compare have had
-    --assume-tz and --object-type since: their error is check's, and the option reads.)"""
+    none of these commands had that option ("No such option"). The error then said to
+    import the file with it first; each command now has every such option (discover and
+    compare --assume-tz and --object-type, then check --sources-config, then discover and
+    compare --sources-config, --encoding and --mapping): the error is import's, and the
+    option reads."""
     naive = tmp_path / "naive.csv"
     naive.write_text("case,activity,time\nc1,Receive refund request,2026-07-01 08:00\n"
                      "c1,Close ticket,2026-07-01 09:00\n", encoding="utf-8")
@@ -229,14 +231,13 @@ def test_an_import_option_the_command_lacks_is_asked_of_import(tmp_path: Path) -
         {"id": 1, "ticket_id": 100, "created_at": "2026-07-01T10:00:00Z", "author_id": 5,
          "events": [{"type": "Change", "field_name": "999", "value": "v"}]}], "users": []}),
         encoding="utf-8")
-    # check has --sources-config now (tests/test_check_sources_config.py): its error names
-    # the option it has; discover, which has not, is told to import the file first.
-    shown = run("check", str(audits), "--out", out, code=2).output
-    assert "--sources-config" in shown and "has no" not in shown, shown
-    shown = run("discover", str(audits), "--out", out, code=2).output
-    assert shown.strip().endswith("; discover has no --sources-config: import the file with "
-                                  "it first (refund-audit import FILE --sources-config ... "
-                                  "--out LOG.parquet) and discover LOG.parquet"), shown
+    # check, discover and compare have --sources-config now (tests/
+    # test_check_sources_config.py, test_discover_compare_reading.py): the error names the
+    # option each has.
+    for args in (("check", str(audits)), ("discover", str(audits)),
+                 ("compare", str(audits), "ecommerce.bpmn")):
+        shown = run(*args, "--out", out, code=2).output
+        assert "--sources-config" in shown and "has no" not in shown, shown
     log = str(tmp_path / "log.parquet")
     run("import", str(naive), "--assume-tz", "UTC", "--out", log)
     run("discover", log, "--miner", "dfg", "--out", out)
@@ -1200,19 +1201,18 @@ def test_an_input_error_at_a_line_keeps_it_through_a_worker_process() -> None:
         "a.csv: row 3: bad"
 
 
-def test_discover_of_a_csv_needing_a_mapping_is_told_to_import_it_first(tmp_path: Path) -> None:
+def test_discover_of_a_csv_needing_a_mapping_reads_it_with_mapping(tmp_path: Path) -> None:
     """`discover weird.csv` (columns that are not the canonical names) said "name it in a
-    mapping file", and `discover --mapping` is "No such option": the hint to import the file
-    first did not fire, the message naming no option. Now it names --mapping, which import
-    and compare have and discover is sent to import for; and that way works."""
+    mapping file", and `discover --mapping` was "No such option"; then the error sent
+    discover to import for it. Now discover has --mapping, as import, check and compare
+    have: the error names it, and `discover --mapping` reads the file, as importing it
+    first does."""
     weird = tmp_path / "weird.csv"
     weird.write_text("Ticket,Step,When\nc1,Receive refund request,2026-07-01T08:00:00Z\n"
                      "c1,Close ticket,2026-07-01T09:00:00Z\n", encoding="utf-8")
     out = str(tmp_path / "out")
     shown = run("discover", str(weird), "--out", out, code=2).output.strip()
-    assert "name it in a mapping file (--mapping); discover has no --mapping: import the file " \
-           "with it first (refund-audit import FILE --mapping ... --out LOG.parquet) and " \
-           "discover LOG.parquet" in shown, shown
+    assert "name it in a mapping file (--mapping)" in shown and "has no" not in shown, shown
     shown = run("compare", str(weird), "ecommerce.bpmn", "--out", out, code=2).output
     assert "name it in a mapping file (--mapping)" in shown and "has no" not in shown, shown
     mapping = tmp_path / "mapping.yaml"
@@ -1221,6 +1221,10 @@ def test_discover_of_a_csv_needing_a_mapping_is_told_to_import_it_first(tmp_path
     log = str(tmp_path / "log.parquet")
     run("import", str(weird), "--mapping", str(mapping), "--out", log)
     run("discover", log, "--miner", "dfg", "--out", out)
+    direct = str(tmp_path / "direct")
+    run("discover", str(weird), "--mapping", str(mapping), "--miner", "dfg", "--out", direct)
+    assert (Path(direct) / "variants.csv").read_text(encoding="utf-8") == (
+        Path(out) / "variants.csv").read_text(encoding="utf-8")
     run("compare", str(weird), "ecommerce.bpmn", "--mapping", str(mapping), "--out",
         str(tmp_path / "compared"), code=0)
 

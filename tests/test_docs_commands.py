@@ -76,19 +76,28 @@ def test_documented_command_lines_use_existing_options() -> None:
 
 def test_discovery_docs_say_how_to_read_a_log_needing_an_import_option() -> None:
     """docs/discovery-and-compare.md said LOG is 'any log import reads' (OCEL included),
-    while discover and compare have none of the options such a log needs (--object-type,
-    --assume-tz, ...): the page says to import it with them first."""
+    while discover and compare had not every option such a log needs: the page said to
+    import it with them first. Both now take every reading option of `import`, as check
+    does: the page names each, and each is in both commands' synopses, there and in the
+    README's table."""
     from audit.cli import IMPORT_READING_OPTIONS
 
     text = " ".join((ROOT / "docs" / "discovery-and-compare.md").read_text(
         encoding="utf-8").split())
     paragraph = text[text.index("`LOG` is any log"):text.index("**Completions only.**")]
+    lines = [*(ROOT / "docs" / "discovery-and-compare.md").read_text(
+        encoding="utf-8").splitlines(), *(ROOT / "README.md").read_text(
+        encoding="utf-8").splitlines()]
     for name in ("discover", "compare"):
-        lacking = [o for o in IMPORT_READING_OPTIONS if o not in _commands()[name]]
-        assert lacking
-        assert [o for o in lacking if o != "--sources-config" and f"`{o}`" not in paragraph] \
-            == [], paragraph
-    assert "is imported with them first" in paragraph
+        assert [o for o in IMPORT_READING_OPTIONS if o not in _commands()[name]] == []
+        # (the page's synopsis and the README table's)
+        synopses = [line.split("` |")[0] for line in lines
+                    if line.lstrip("| `").startswith(f"refund-audit {name} ")]
+        assert len(synopses) == 2, (name, synopses)
+        for synopsis in synopses:
+            assert [o for o in IMPORT_READING_OPTIONS if o not in synopsis] == [], synopsis
+    assert [o for o in IMPORT_READING_OPTIONS if f"`{o}" not in paragraph] == [], paragraph
+    assert "is imported with them first" not in paragraph
 
 
 def _shown_as_required(synopsis: str) -> set[str]:

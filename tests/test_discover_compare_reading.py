@@ -1,0 +1,200 @@
+"""`discover` and `compare` read their logs with every reading option `check` has.
+
+A process designer works from raw exports: a US merchant's PayPal download (month-first
+dates), a generic CSV whose columns need a mapping, a CSV in cp1252. `check` took each of
+--mapping, --sources-config, --encoding, --assume-tz, --object-type and --follow-o2o; discover
+lacked --mapping, --sources-config and --encoding, compare --sources-config and --encoding,
+and both refused such a file with "discover has no --sources-config: import the file with it
+first". Now both take the options check takes (declared once, `audit.cli.
+_log_reading_options`), with check's semantics, and record them where they record their
+inputs: discovery.json's and compare.json's `mapping` and `sources_config` (by name and
+sha256; a sources file no export was read with `used` false, with check's "not used" note),
+and the encoding in the `import` options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from audit.cli import main
+from audit.digest import sha256_of
+from audit.sources.config import default_sources_path
+
+HEADER = ("Date,Time,TimeZone,Name,Type,Status,Currency,Gross,Fee,Net,From Email Address,"
+          "To Email Address,Transaction ID,Reference Txn ID,Invoice Number,Custom Number,Note,"
+          "Funding Source,Balance Impact")
+ROWS = [  # (1 to 12 November: every date up to the 12th in both places)
+    "11/01/2026,09:30:00,PST,Jane Doe,Subscription Payment,Completed,USD,19.99,-0.74,19.25,"
+    "jane@example.org,billing@example.com,4SX12345AB678901C,,SU-O7001,,,card,Credit",
+    "11/05/2026,10:00:00,PST,Jane Doe,Payment Refund,Completed,USD,-9.33,0.00,-9.33,"
+    "billing@example.com,jane@example.org,8UZ11111ZX432109E,4SX12345AB678901C,SU-O7001,"
+    "RFD-7,Wanda Maier,card,Debit",
+    "11/12/2026,10:00:00,PST,Jane Doe,Payment Refund,Completed,USD,-9.33,0.00,-9.33,"
+    "billing@example.com,jane@example.org,9VZ22222ZX432109F,4SX12345AB678901C,SU-O7001,"
+    "RFD-8,Wanda Maier,card,Debit",
+]
+COMMANDS = {"discover": ["--miner", "dfg"], "compare": ["ecommerce.bpmn"]}
+
+
+def run(*args: str, code: int) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def _invoke(command: str, log: Path, out: Path, *extra: str, code: int = 0) -> Result:
+    """`discover LOG --miner dfg` or `compare LOG ecommerce.bpmn`, into `out`."""
+    return run(command, str(log), *COMMANDS[command], "--out", str(out), *extra, code=code)
+
+
+def _written(command: str, out: Path) -> dict[str, Any]:
+    name = "discovery.json" if command == "discover" else "compare.json"
+    document: dict[str, Any] = json.loads((out / name).read_text(encoding="utf-8"))
+    return document
+
+
+def _us_download(folder: Path) -> Path:
+    path = folder / "activity.csv"
+    path.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    return path
+
+
+def _us_sources(folder: Path) -> Path:
+    text = default_sources_path().read_text(encoding="utf-8")
+    commented = '    # date_format: "%m/%d/%Y"'
+    assert text.count(commented) == 1
+    path = folder / "us.yaml"
+    path.write_text(text.replace(commented, '    date_format: "%m/%d/%Y"'), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_us_paypal_download_is_read_with_its_sources_file(tmp_path: Path,
+                                                            command: str) -> None:
+    """Before: exit 2, "discover has no --sources-config: import the file with it first"
+    (and "No such option" once the user gave it). Now the error names --sources-config
+    alone, and with the sources file the download is read (its three rows) and the file
+    recorded by name and sha256."""
+    download = _us_download(tmp_path)
+    refused = _invoke(command, download, tmp_path / "refused", code=2).output
+    assert "row 2: field 'Date': every date is up to the 12th in both places" in refused
+    assert "given with --sources-config" in refused, refused
+    assert "has no" not in refused and "import the file with it first" not in refused
+    assert not (tmp_path / "refused").exists()
+    us = _us_sources(tmp_path)
+    out = tmp_path / "out"
+    said = _invoke(command, download, out, "--sources-config", str(us)).output
+    document = _written(command, out)
+    assert document["sources_config"] == {"file": "us.yaml", "sha256": sha256_of(us)}
+    assert document["mapping"] is None
+    assert "not used" not in said
+    if command == "discover":
+        assert (document["import"]["read"], document["import"]["imported"]) == (3, 3)
+        assert document["cases"] == 3 and document["events"] == 3
+    else:
+        assert document["as_is"]["file"] == "activity.csv"
+        assert document["as_is"]["cases"] == 3
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_sources_file_no_export_is_read_with_is_told_not_used(tmp_path: Path,
+                                                                 command: str) -> None:
+    """A canonical log (its exports read with the sources file of its import) given
+    --sources-config: as check tells it, a note says it was not used, and the file is
+    recorded with `used` false."""
+    us = _us_sources(tmp_path)
+    log = tmp_path / "log.parquet"
+    run("import", str(_us_download(tmp_path)), "--sources-config", str(us), "--out", str(log),
+        code=0)
+    out = tmp_path / "out"
+    said = " ".join(_invoke(command, log, out, "--sources-config", str(us)).output.split())
+    note = (f"--sources-config {us}: no input is a source-system export (Zendesk, Jira, "
+            "ServiceNow, Stripe, PayPal, Adyen), the only kind it is read for: not used")
+    assert note in said, said
+    document = _written(command, out)
+    assert document["sources_config"] == {"file": "us.yaml", "sha256": sha256_of(us),
+                                          "used": False}
+    notes = document["import"]["notes"] if command == "discover" else document["notes"]
+    assert any(n.startswith(note) for n in notes), notes
+    plain = _invoke(command, log, tmp_path / "plain").output
+    assert "not used" not in plain
+    assert _written(command, tmp_path / "plain")["sources_config"] is None
+
+
+def _cp1252_log(folder: Path) -> Path:
+    """A generic CSV in cp1252 whose columns need a mapping ('Created at' beside 'Updated
+    at': the event time cannot be told by name), an activity label with an 'ñ'."""
+    path = folder / "tickets.csv"
+    rows = ["Ticket,Status,Created at,Updated at,Agent",
+            "T1,Receive refund request,2026-11-01T09:00:00Z,2026-11-01T09:00:00Z,José Peña",
+            "T1,Revisión del reembolso,2026-11-01T09:00:00Z,2026-11-02T10:00:00Z,José Peña",
+            "T2,Receive refund request,2026-11-03T09:00:00Z,2026-11-03T09:00:00Z,Ana Núñez",
+            "T2,Revisión del reembolso,2026-11-03T09:00:00Z,2026-11-04T10:00:00Z,Ana Núñez"]
+    path.write_bytes(("\n".join(rows) + "\n").encode("cp1252"))
+    return path
+
+
+def _mapping(folder: Path) -> Path:
+    path = folder / "map.yaml"
+    path.write_text("columns:\n  case:concept:name: Ticket\n  concept:name: Status\n"
+                    "  time:timestamp: Updated at\n  org:resource: Agent\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_cp1252_csv_is_read_with_its_mapping_and_encoding(tmp_path: Path,
+                                                            command: str) -> None:
+    """Before: discover had no --mapping nor --encoding, compare no --encoding ("import the
+    file with it first"). Now both read the file with them; the encoding is recorded among
+    the import options in effect, the mapping by name and sha256."""
+    log, mapping = _cp1252_log(tmp_path), _mapping(tmp_path)
+    refused = _invoke(command, log, tmp_path / "refused", "--mapping", str(mapping),
+                      code=2).output
+    assert "--encoding" in refused and "import the file with it first" not in refused
+    out = tmp_path / "out"
+    _invoke(command, log, out, "--mapping", str(mapping), "--encoding", "cp1252")
+    document = _written(command, out)
+    assert document["mapping"] == {"file": "map.yaml", "sha256": sha256_of(mapping)}
+    assert document["sources_config"] is None
+    if command == "discover":
+        assert document["import"]["options"]["encoding"] == "cp1252"
+        variants = (out / "variants.csv").read_text(encoding="utf-8")
+        assert "Receive refund request -> Revisión del reembolso" in variants, variants
+    else:
+        assert document["import_options"]["encoding"] == "cp1252"
+        assert document["as_is"]["import"]["options"]["encoding"] == "cp1252"
+        assert "Revisión del reembolso" in document["as_is"]["activities"]
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_bad_encoding_is_refused_before_the_log_is_read(tmp_path: Path,
+                                                          command: str) -> None:
+    """As check: --encoding is checked first, where no input is a CSV too."""
+    log = tmp_path / "log.parquet"
+    csv = tmp_path / "log.csv"
+    csv.write_text("case,activity,timestamp\n1,a,2026-01-01T10:00:00Z\n", encoding="utf-8")
+    run("import", str(csv), "--out", str(log), code=0)
+    result = _invoke(command, log, tmp_path / "out", "--encoding", "bogus", code=2)
+    assert result.output.startswith("error: field '--encoding': unknown encoding 'bogus'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_discover_and_compare_declare_the_same_reading_options() -> None:
+    """One declaration (`_log_reading_options`): every reading option of `import` is an
+    option of check, discover and compare, of the same type and multiplicity, so that no
+    error of reading needs "import the file with it first"."""
+    from audit.cli import IMPORT_READING_OPTIONS
+
+    def options(name: str) -> dict[str, tuple[dict[str, Any], bool]]:
+        command = main.commands[name]
+        return {opt: (p.type.to_info_dict(), p.multiple) for p in command.params for opt in p.opts
+                if opt in IMPORT_READING_OPTIONS}
+
+    reference = options("import")
+    assert set(reference) == set(IMPORT_READING_OPTIONS)
+    for name in ("check", "discover", "compare"):
+        assert options(name) == reference, name
