@@ -1764,11 +1764,16 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
                              field="--miner")
     _writable_folder(out)  # before the mining, not after it
     refuse_foreign_checksums(out)
-    from audit.ingest import import_sources
+    from audit.sources.pipeline import import_and_correlate
 
     with using(settings.progress()) as progress:  # (1M cases: minutes without a word)
         progress.stage(f"reading {log_path}")
-        imported = import_sources([(log_path, None)], **reading.import_kwargs())
+        # (as check reads it: a source-system export's records correlated into refund
+        # cases, as `import` then `discover` of its log makes them)
+        imported = import_and_correlate([(log_path, None)], **reading.import_kwargs())
+        from audit.correlate import unlisted_notes
+
+        unlisted_notes(imported.notes)
         reading.tell_not_used(imported.notes, exports_among(imported))
         for line in imported.summary_lines():  # (rows quarantined are counted, never dropped)
             settings.say(line)

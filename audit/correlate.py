@@ -30,6 +30,20 @@ CORRELATION_FILE = "correlation.csv"
 """The file the notes name for the correlation problems: check's (`import` names its own,
 LOG.correlation.csv beside the log, in their place: audit.store.side_files)."""
 
+
+UNLISTED = ("(not listed by discover or compare: `import` writes them to LOG.correlation.csv, "
+            f"`check` to {CORRELATION_FILE})")
+"""How `discover` and `compare`, which write no correlation file, end a correlation note
+that says `(see correlation.csv)` (`unlisted_notes`)."""
+
+
+def unlisted_notes(notes: list[str]) -> None:
+    """`notes` of an import read by `discover` or `compare` (which correlate an export's
+    records as check does, but write no correlation file) pointing to where the problems
+    are listed instead of to a correlation.csv these commands do not write."""
+    notes[:] = [note.replace(f"(see {CORRELATION_FILE})", UNLISTED) for note in notes]
+
+
 @dataclass
 class Correlation:
     log: pd.DataFrame

@@ -372,12 +372,16 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
 
         model.sop_of = sop_channel(path, process, policy)
         return model
-    from audit.ingest import import_sources
+    from audit.sources.pipeline import import_and_correlate
 
     # (`reading`: --assume-tz, --object-type, --follow-o2o, as `import` reads the file)
-    # (`sources_config`: --sources-config, how a source-system export is read)
-    imported = import_sources([(path, None)], mapping=columns, sources_config=sources_config,
-                              **dict(reading or {}))
+    # (`sources_config`: --sources-config, how a source-system export is read; an export's
+    # records correlated into refund cases, as check reads it)
+    imported = import_and_correlate([(path, None)], mapping=columns,
+                                    sources_config=sources_config, **dict(reading or {}))
+    from audit.correlate import unlisted_notes
+
+    unlisted_notes(imported.notes)
     log = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
@@ -392,7 +396,8 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     from audit.ingest import SOURCE_SYSTEMS
 
     side.exports = any(f.system in SOURCE_SYSTEMS for f in imported.files)
-    if reading and reading.get("object_type"):  # (an OCEL log's cases: what was left out)
+    # (an OCEL log's cases, an export's correlation: what was left out or brought in)
+    if (reading and reading.get("object_type")) or side.exports:
         side.notes += [f"{role} log: {note}" for note in imported.notes]
     if imported.quarantined:  # (never dropped without a word: quarantine.csv of `import`)
         dropped = imported.deduplicated

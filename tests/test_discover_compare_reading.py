@@ -9,7 +9,8 @@ first". Now both take the options check takes (declared once, `audit.cli.
 _log_reading_options`), with check's semantics, and record them where they record their
 inputs: discovery.json's and compare.json's `mapping` and `sources_config` (by name and
 sha256; a sources file no export was read with `used` false, with check's "not used" note),
-and the encoding in the `import` options."""
+and the encoding in the `import` options. An export is read as check reads it: its records
+correlated into refund cases (before, discover and compare made a case of each record)."""
 
 from __future__ import annotations
 
@@ -92,12 +93,28 @@ def test_a_us_paypal_download_is_read_with_its_sources_file(tmp_path: Path,
     assert document["sources_config"] == {"file": "us.yaml", "sha256": sha256_of(us)}
     assert document["mapping"] is None
     assert "not used" not in said
+    # Read as check reads it (and as `import` then discover/compare of its log does): the
+    # charge and its two refunds correlated into one refund case. Before, discover and
+    # compare read an export's records uncorrelated: 3 cases of one event each, and the
+    # correlation's notes unsaid; they are told, pointing to no correlation.csv (neither
+    # command writes one).
+    notes = document["import"]["notes"] if command == "discover" else document["notes"]
+    assert any("correlation: " in n and "not listed by discover or compare" in n
+               for n in notes), notes
+    assert "see correlation.csv" not in said and "not listed by discover or compare" in said
+    log = tmp_path / "log.parquet"
+    run("import", str(download), "--sources-config", str(us), "--out", str(log), code=0)
+    _invoke(command, log, tmp_path / "imported")
+    earlier = _written(command, tmp_path / "imported")
     if command == "discover":
         assert (document["import"]["read"], document["import"]["imported"]) == (3, 3)
-        assert document["cases"] == 3 and document["events"] == 3
+        assert (document["cases"], document["events"]) == (1, 3)
+        assert (out / "variants.csv").read_text(encoding="utf-8") == (
+            tmp_path / "imported" / "variants.csv").read_text(encoding="utf-8")
     else:
         assert document["as_is"]["file"] == "activity.csv"
-        assert document["as_is"]["cases"] == 3
+        assert document["as_is"]["cases"] == earlier["as_is"]["cases"] == 1
+        assert document["differences"] == earlier["differences"]
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
