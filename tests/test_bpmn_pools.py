@@ -223,6 +223,38 @@ def test_the_sop_graph_keeps_the_flow_from_a_sender_into_its_answer(tmp_path: Pa
     assert (graph.starts, graph.ends) == (["A"], ["C"])
 
 
+def test_the_fallback_sop_graph_keeps_the_flow_into_an_answered_receiver(
+        tmp_path: Path) -> None:
+    """The same collaboration read with a state limit its soundness check stops at: the
+    graph falls back to the flows, which now keep the sequence flow into the wait for
+    'paid' (Finance answers Support): every succession of the runs is drawn (an extra
+    A -> ... arrow is allowed, a missing one is not) and C alone is last. Before, that flow
+    was dropped: flows (A, B), (A, P), (P, C), B a false end and B -> C missing."""
+    from reports.overlay import sop_graph
+
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t"/>' + tasks("b")
+        + '<intermediateCatchEvent id="w"><messageEventDefinition/></intermediateCatchEvent>'
+        + tasks("c") + '<endEvent id="e1"/>' + flows("s1>a>t>b>w>c>e1"),
+        '<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("p")
+        + '<endEvent id="e2"><messageEventDefinition/></endEvent>' + flows("s2>p>e2"),
+        '<messageFlow id="m1" sourceRef="t" targetRef="s2"/>'
+        '<messageFlow id="m2" sourceRef="e2" targetRef="w"/>')
+    model = read_bpmn(path, max_states=3)
+    assert model.joined and model.joined_soundness is not None
+    assert model.joined_soundness.verdict == "undecided"
+    assert model.joined_soundness.follows is None
+    graph = sop_graph(model)
+    assert ("B", "C") in graph.flows and ("P", "C") in graph.flows
+    assert (graph.starts, graph.ends) == (["A"], ["C"])
+    # (The refund collaboration: Review -> Close is drawn besides Review -> Pay -> Close.)
+    refund = sop_graph(read_bpmn(REFUND, max_states=3))
+    assert {("Review request", "Pay refund"), ("Pay refund", "Close ticket"),
+            ("Review request", "Send rejection")} <= set(refund.flows)
+    assert refund.ends == ["Close ticket", "Send rejection"]
+
+
 def test_a_message_into_a_task_orders_the_task(tmp_path: Path) -> None:
     """A receive task waits for the message (and a send task's message leaves as it ends)."""
     path = collaboration(
