@@ -2021,7 +2021,9 @@ def _unjudged_performer_tasks(policy: Policy, channels: list[str], path: Path,
     stated = [c for c in channels if c != "*"]
     which = [f"channel{'s' if len(stated) > 1 else ''} {', '.join(stated)}"] if stated else []
     if "*" in channels:
-        which.append("every other channel" if stated else "every channel")
+        # (A channel with an entry of its own, this SOP or another, is not one '*' covers.)
+        own = any(channel != "*" for channel in policy.sop)
+        which.append("every channel without its own SOP" if own else "every channel")
     shown = path.name if process is None else f"{path.name}#{process}"
     named = ", ".join(f"'{task}'" for task in lost)
     return [f"unauthorized-performer judges no one doing {named}: the SOP {shown} "

@@ -652,6 +652,43 @@ def test_the_unjudged_performer_warning_is_told_once_per_sop_file(tmp_path: Path
                     "pool without lanes, or an unnamed lane outside any named one)"]
 
 
+def test_the_unjudged_performer_warning_names_the_channels_of_the_sop_for_every_channel(
+        tmp_path: Path) -> None:
+    """The policy's '*' and 'ecommerce' name plain.bpmn, 'offline' its own other.bpmn: the
+    warning on plain.bpmn says it is the SOP of ecommerce and every channel without its own
+    SOP (offline has one). Before, "channel ecommerce and every other channel", offline
+    included; with '*' and offline alone, "every channel", offline included too."""
+    from audit.checkrun import run_check
+
+    plain, other = tmp_path / "plain.bpmn", tmp_path / "other.bpmn"
+    for sop in (plain, other):
+        sop.write_text(f'<definitions xmlns="{BPMN_NS}" id="d" targetNamespace="t">'
+                       '<process id="p"><startEvent id="s"/>' + tasks("a", "b")
+                       + '<endEvent id="e"/>' + flows("s>a>b>e") + "</process></definitions>",
+                       encoding="utf-8")
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp,refund:channel,"
+                   "org:role\ne1,c1,A,2026-09-01T10:00:00Z,ecommerce,agent\n"
+                   "e2,c1,B,2026-09-01T11:00:00Z,ecommerce,agent\n"
+                   "e3,c2,A,2026-09-01T10:00:00Z,offline,agent\n"
+                   "e4,c2,B,2026-09-01T11:00:00Z,offline,agent\n", encoding="utf-8")
+    tail = ("puts them in no named lane (a process or pool without lanes, or an unnamed lane "
+            "outside any named one)")
+    for entries, which in (
+            (f"  '*': {plain}\n  ecommerce: {plain}\n  offline: {other}\n",
+             "channel ecommerce and every channel without its own SOP"),
+            (f"  '*': {plain}\n  offline: {other}\n", "every channel without its own SOP"),
+            (f"  '*': {plain}\n", "every channel")):
+        policy.write_text("version: 1\nas_of: 2026-10-15T00:00:00Z\nactivities:\n"
+                          "  A: {control: request}\n  B: {control: close}\n"
+                          f"sop:\n{entries}rules:\n  select: [SD004]\n", encoding="utf-8")
+        told = [w for w in run_check([log], policy).warnings()
+                if w.startswith("unauthorized-performer judges no one doing 'A', 'B': the SOP "
+                                "plain.bpmn")]
+        assert told == ["unauthorized-performer judges no one doing 'A', 'B': the SOP "
+                        f"plain.bpmn ({which}) {tail}"], (entries, told)
+
+
 def test_model_inspect_tells_the_pools_read_together_and_their_messages() -> None:
     """Before: 'Customer Support (process Process_Support, the one read)' alone, Finance
     unread, and the message flows counted as 'not converted'."""
