@@ -568,6 +568,11 @@ class SopGraph:
     flows: list[tuple[str, str]]
     starts: list[str]
     ends: list[str]
+    drawn_from: str = "flows"
+    """What the arrows are: "flows" (the SOP's sequence flows, gateways and events
+    collapsed), "runs" (pools read as one process: successions of the joined net's runs,
+    interleavings included) or "pool flows" (pools read as one, their runs not explored: the
+    sequence and message flows)."""
 
 
 def sop_graph(model: BpmnModel) -> SopGraph:
@@ -599,7 +604,7 @@ def sop_graph(model: BpmnModel) -> SopGraph:
         model.joined and model.joined_soundness is not None) else None
     if follows is not None:
         return SopGraph(title, dict(lanes), sorted(follows.pairs), sorted(follows.starts),
-                        sorted(follows.ends))
+                        sorted(follows.ends), "runs")
     out_flows: dict[str, list[str]] = defaultdict(list)
     # (Pools read as one process, their state space too large to explore: a message flow
     # goes on at its receiver, which waits for it, and the receiver's sequence flow in is
@@ -781,7 +786,7 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     flows = {(name[k], name[t]) for k in reachable for t in after_task[k]}
     ends = {name[k] for k in last & reachable}
     return SopGraph(title, dict(lanes), sorted(flows), sorted({name[t] for t in first}),
-                    sorted(ends))
+                    sorted(ends), "pool flows" if model.joined else "flows")
 
 
 # --- DOT --------------------------------------------------------------------------------------
@@ -901,6 +906,24 @@ def legend_keys() -> tuple[LegendKey, ...]:
     return tuple(LegendKey(b.text, b.fill, b.line, b.width) for b in (NO_DEVIATION, *BANDS))
 
 
+def arrows_text(sop: SopGraph) -> str:
+    """The caption's sentence on what a SOP graph's solid and dotted arrows are."""
+    counted = ("with how many cases went from one task directly to the next; dotted arrows "
+               "are direct successions ")
+    graded = ", with their cases and share, graded as the tasks."
+    if sop.drawn_from == "runs":
+        return (" The SOP's pools are read as one process: arrows go from each task to each "
+                "that can come right after it in a run of the SOP (tasks of pools or parallel "
+                f"branches running side by side drawn in either order) {counted}no run of "
+                f"the SOP has{graded}")
+    if sop.drawn_from == "pool flows":
+        return (" The SOP's pools are read as one process, too large to explore its runs: "
+                "arrows are its sequence and message flows (gateways and events collapsed) "
+                f"{counted}the SOP has no flow for{graded}")
+    return (" Arrows are the SOP's flows (gateways and events collapsed) "
+            f"{counted}the SOP has no flow for{graded}")
+
+
 def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[DrawnGraph]:
     """sop-<channel>: the SOP of each judged channel with its conformance drawn on it."""
     from conformance.bpmn import read_bpmn
@@ -921,10 +944,7 @@ def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[
                    "in sync with the SOP, was skipped, inserted (events) or done out of "
                    "order, and in how many of the channel's cases it deviates. "
                    + scale_text(overlay.cases, caption_example(overlay))
-                   + " Arrows are the SOP's flows (gateways and events collapsed) with how "
-                   "many cases went from one task directly to the next; dotted arrows are "
-                   "direct successions the SOP has no flow for, with their cases and share, "
-                   "graded as the tasks.")
+                   + arrows_text(sop))
         if deviations.source == "findings":
             caption += " Deviations read from the CF findings."
         name = "sop-" + "".join(ch if ch.isalnum() or ch in "-_" else "_"

@@ -602,6 +602,34 @@ def test_the_join_is_decided_within_the_callers_state_limit(tmp_path: Path) -> N
     assert conversion.soundness is not None and conversion.soundness.verdict == "undecided"
 
 
+def test_the_report_caption_of_a_joined_sop_says_its_arrows_are_its_runs(
+        tmp_path: Path) -> None:
+    """The refund collaboration's SOP graph draws the joined net's runs: its caption says
+    so (tasks running side by side drawn in either order, dotted arrows successions no run
+    has). Before, every SOP graph's caption said its arrows were "the SOP's flows (gateways
+    and events collapsed)". Read beyond its state limit, the graph is the sequence and
+    message flows, and its caption says that; a single process keeps the old caption."""
+    from audit.checkrun import run_check
+    from reports.overlay import overlay_graphs
+
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(LOG_HEADER + "1,c1,Review request,2026-09-01T10:00:00Z,ecommerce\n"
+                   "2,c1,Close ticket,2026-09-01T12:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY, encoding="utf-8")
+    [graph] = overlay_graphs(run_check([log], policy, sop=REFUND))
+    assert ("The SOP's pools are read as one process: arrows go from each task to each that "
+            "can come right after it in a run of the SOP (tasks of pools or parallel branches "
+            "running side by side drawn in either order)") in graph.caption, graph.caption
+    assert "dotted arrows are direct successions no run of the SOP has" in graph.caption
+    assert "the SOP's flows" not in graph.caption
+    from reports.overlay import arrows_text, sop_graph
+
+    fallback = arrows_text(sop_graph(read_bpmn(REFUND, max_states=3)))
+    assert "arrows are its sequence and message flows" in fallback
+    single = arrows_text(sop_graph(read_bpmn(REFUND, process="Customer Support")))
+    assert single.startswith(" Arrows are the SOP's flows (gateways and events collapsed)")
+
+
 def test_a_pool_without_lanes_gives_its_tasks_no_role(tmp_path: Path) -> None:
     """Neither pool has lanes and the log records job roles (agent, payments), as the
     bundled sample does. Before, each pool's name was read as the role of its tasks when the
