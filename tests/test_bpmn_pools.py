@@ -255,6 +255,29 @@ def test_the_fallback_sop_graph_keeps_the_flow_into_an_answered_receiver(
     assert refund.ends == ["Close ticket", "Send rejection"]
 
 
+def test_parallel_branches_are_interleaved_in_a_joined_pool_not_in_the_pool_alone(
+        tmp_path: Path) -> None:
+    """What models/README.md and docs/reports.md say: Support splits to 'A' and 'C' in
+    parallel ('A' sends Finance's start). Read joined, the graph is the net's runs: A -> C
+    and C -> A both drawn. The same pool read alone (FILE#Support) is drawn from its flows:
+    no arrow between 'A' and 'C'. (Before, the docs said only pools side by side were drawn
+    interleaved.)"""
+    from reports.overlay import sop_graph
+
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/><parallelGateway id="x"/><parallelGateway id="j"/>'
+        + tasks("a", "c") + '<endEvent id="e1"/>' + flows("s1>x>a>j>e1", "x>c>j"), SIMPLE_B,
+        '<messageFlow id="m" sourceRef="a" targetRef="s2"/>')
+    joined = sop_graph(read_bpmn(path))
+    assert joined.drawn_from == "runs"
+    assert {("A", "C"), ("C", "A")} <= set(joined.flows)
+    alone = sop_graph(read_bpmn(path, process="Support"))
+    assert alone.drawn_from == "flows"
+    assert not {("A", "C"), ("C", "A")} & set(alone.flows)
+    assert (alone.starts, alone.ends) == (["A", "C"], ["A", "C"])
+
+
 def test_a_message_into_a_task_orders_the_task(tmp_path: Path) -> None:
     """A receive task waits for the message (and a send task's message leaves as it ends)."""
     path = collaboration(
