@@ -429,6 +429,21 @@ def _bpmn_children(element: etree._Element) -> Iterator[tuple[str, etree._Elemen
             yield tag[len(BPMN_NS) + 2 :], child
 
 
+def _local_ref(element: etree._Element, attribute: str, target_namespace: str | None
+               ) -> str | None:
+    """An element's reference `attribute` (an xsd:QName, as a participant's processRef) as
+    the id it names in this file: a prefix that maps to the file's targetNamespace stripped
+    (`tns:pB` is 'pB' where xmlns:tns is the targetNamespace), any other value as written
+    (a prefix of another namespace names something of another file). None where empty."""
+    ref = (element.get(attribute) or "").strip()
+    if not ref:
+        return None
+    prefix, colon, local = ref.partition(":")
+    if colon and local and target_namespace and element.nsmap.get(prefix) == target_namespace:
+        return local
+    return ref
+
+
 def _child(element: etree._Element, name: str) -> etree._Element | None:
     for local, child in _bpmn_children(element):
         if local == name:
@@ -671,13 +686,14 @@ class _Reader:
         participants: list[tuple[str, str, str | None]] = []
         flows_read: list[etree._Element] = []
         collaborations: list[str] = []
+        target_namespace = (src.root.get("targetNamespace") or "").strip() or None
         for local, child in _bpmn_children(src.root):
             if local == "collaboration":
                 collaborations.append(child.get("id") or "")
                 for sub_local, sub in _bpmn_children(child):
                     if sub_local == "participant":
                         participants.append((sub.get("id") or "", clean_name(sub.get("name")),
-                                             (sub.get("processRef") or "").strip() or None))
+                                             _local_ref(sub, "processRef", target_namespace)))
                     elif sub_local == "messageFlow":
                         flows_read.append(sub)
         message_flows = len(flows_read)

@@ -423,6 +423,33 @@ def test_a_pool_naming_a_process_the_file_lacks_is_flagged(tmp_path: Path) -> No
     assert any("'pMissing', which the file does not define" in n for n in alone.notes)
 
 
+def test_a_processref_qualified_with_the_target_namespace_names_the_files_process(
+        tmp_path: Path) -> None:
+    """Finance's processRef is written `tns:pB`, xmlns:tns the file's targetNamespace (an
+    xsd:QName, as some tools write it): it names the file's process 'pB', and the pools are
+    joined. Before, 'tns:pB' was looked up as written: Finance a black box "whose process
+    the file does not define" and Support read alone. A prefix of another namespace names
+    another file's process: still a black box, noted with the reference as written."""
+    path = collaboration(
+        tmp_path, '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>'
+        + flows("s1>a>e1"), SIMPLE_B, '<messageFlow id="m" sourceRef="a" targetRef="s2"/>')
+    text = path.read_text(encoding="utf-8").replace(
+        'targetNamespace="t"', 'xmlns:tns="urn:t" xmlns:o="urn:other" targetNamespace="urn:t"')
+    path.write_text(text.replace('processRef="pB"', 'processRef="tns:pB"'), encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.joined
+    assert [(p.name, p.process, p.missing) for p in model.pools] == [
+        ("Support", "pA", False), ("Finance", "pB", False)]
+    assert not any("does not define" in note for note in model.notes), model.notes
+    path.write_text(text.replace('processRef="pB"', 'processRef="o:pB"'), encoding="utf-8")
+    model = read_bpmn(path)
+    assert not model.joined
+    assert [(p.name, p.process, p.missing) for p in model.pools] == [
+        ("Support", "pA", False), ("Finance", "o:pB", True)]
+    assert any("pool 'Finance' names process 'o:pB', which the file does not define" in note
+               for note in model.notes), model.notes
+
+
 def test_pools_no_message_flow_joins_are_still_one_chosen_pool(tmp_path: Path) -> None:
     path = collaboration(
         tmp_path, '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>'
