@@ -58,6 +58,19 @@ def _map(rows: int, width: int) -> pa.Array:
                     pa.map_(pa.string(), pa.string()))
 
 
+def _fixed(rows: int, width: int) -> pa.Array:
+    return _plain(rows, width).cast(pa.binary(width))
+
+
+def _json(rows: int, width: int) -> pa.Array:
+    return pa.ExtensionArray.from_storage(pa.json_(), _plain(rows, width))
+
+
+def _opaque(rows: int, width: int) -> pa.Array:
+    return pa.ExtensionArray.from_storage(pa.opaque(pa.string(), "note", "vendor"),
+                                          _plain(rows, width))
+
+
 def _log(path: Path, rows: int, width: int,
          column: Callable[[int, int], pa.Array] = _plain) -> Path:
     """A log of `rows` events whose activity holds one of 14 labels of `width` characters
@@ -91,18 +104,19 @@ def test_a_log_of_long_labels_once_per_event_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("column", [_plain, _dictionary, _view, _binary_view, _list, _struct,
-                                    _map],
+                                    _map, _fixed, _json, _opaque],
                          ids=["string", "dictionary", "string_view", "binary_view", "list",
-                              "struct", "map"])
+                              "struct", "map", "fixed_size_binary", "json", "opaque"])
 def test_each_type_of_text_is_measured(tmp_path: Path, column: Callable[[int, int], pa.Array],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """300 events of labels of 100,000 characters (30,000,000 bytes of text in a file of a
     few KB) in each type that holds text, against a floor of 1,000,000: refused, its text
     counted whole. Before, only a plain string or binary column was measured (the bound
-    was by rows): a dictionary, a view, a list, a struct or a map of text was imported."""
+    was by rows): a dictionary, a view, a list, a struct or a map of text was imported; a
+    fixed-size binary and an extension type's (arrow.json, arrow.opaque) measured 0."""
     monkeypatch.setattr(sizes, "MAX_TEXT_FLOOR", 1_000_000)
     source = _log(tmp_path / "log.parquet", 300, 100_000, column)
-    assert pq.read_schema(source).field("concept:name").type == column(1, 10).type
+    assert pq.read_schema(source).field("concept:name").type == column(1, 100_000).type
     assert source.stat().st_size * MAX_EXPANSION < 30_000_000
     table = pq.read_table(source)
     held = 30_000_000 + (300 * len("label") if column is _map else 0)  # (a map's keys too)
@@ -119,6 +133,35 @@ def test_held_text_counts_a_slice_and_leaves_missing_values_out() -> None:
     indices = pa.array([0, None, 1, 1], pa.int8())
     assert held_text(pa.DictionaryArray.from_arrays(indices, pa.array(["x", "yy"]))) == 5
     assert held_text(pa.array([["a", "bb"], None, ["ccc"]]).slice(1)) == 3
+
+
+def test_held_text_of_fixed_size_binary_counts_its_width_a_value() -> None:
+    """A fixed-size binary's values (its width each, a missing one left out), in a
+    dictionary too (by its indices, without decoding it); a decimal holds no text."""
+    fixed = pa.array([b"abcd", None, b"efgh"], pa.binary(4))
+    assert held_text(fixed) == 8
+    assert held_text(fixed.slice(1)) == 4
+    indices = pa.array([0, 0, None, 1, 0], pa.int32())
+    values = pa.array([b"x" * 900_000, b"y" * 900_000], pa.binary(900_000))
+    assert held_text(pa.DictionaryArray.from_arrays(indices, values)) == 4 * 900_000
+    assert held_text(pa.array([1, 2], pa.decimal128(10, 2))) == 0
+
+
+def test_an_extension_column_is_read_as_its_storage(tmp_path: Path) -> None:
+    """A log with an arrow.json and an arrow.opaque column: imported, their values text.
+    Before: `internal error (KeyError: 'payload')`."""
+    source = tmp_path / "log.parquet"
+    pq.write_table(pa.table({
+        "case:concept:name": ["C1", "C1", "C2"],
+        "concept:name": ["Refund requested", "Refund approved", "Refund requested"],
+        "time:timestamp": pa.array([1_780_000_000_000_000 + i * 60_000_000 for i in range(3)],
+                                   pa.timestamp("us", tz="UTC")),
+        "payload": _json(3, 10), "note": _opaque(3, 10)}), source)
+    out = tmp_path / "out.parquet"
+    result = _import(source, out)
+    assert result.exit_code == 0, result.output
+    frame = pq.read_table(out).to_pandas()
+    assert list(frame["payload"]) == list(frame["note"]) == _labels(10)[:3]
 
 
 def _notes(path: Path, rows: int, note: Callable[[int], str]) -> Path:
