@@ -215,10 +215,13 @@ def write_import(result: ImportResult, out: Path,
             failed = out
             made.append(staging / out.name)
             pq.write_table(table, made[-1])
-            if text_beyond_bound(table, made[-1].stat().st_size) is not None:
+            over = text_beyond_bound(table, made[-1].stat().st_size)
+            if over is not None:
                 # Its text compresses more than a read takes from a Parquet log (long values
                 # repeated: `sizes.MAX_EXPANSION`): written plain, uncompressed, as large as
-                # its text, so that the log reads back (before, a log the read refused).
+                # its text, so that the log reads back (before, a log the read refused);
+                # only where that is not far larger than the inputs (`MAX_PLAIN_GROWTH`).
+                _refuse_plain_beyond_inputs(result, over[0], over[1], over[2])
                 pq.write_table(table, made[-1], use_dictionary=False, compression="none")
             del table
         except OSError as exc:
@@ -378,6 +381,32 @@ def cases_made_unknown(view: Mapping[str, Any]) -> bool:
     """Of a log's `read_with`: whether the options its cases were made by cannot be told (a
     canonical log whose record does not keep them, `_made_by`)."""
     return "cases_made_by" in view and view["cases_made_by"] is None
+
+
+def _refuse_plain_beyond_inputs(result: ImportResult, name: str, held: int,
+                                total: int) -> None:
+    """InputError naming the column holding the most text (`name`, `held` bytes) where the
+    log's text (`total` bytes), which is to be written plain and uncompressed, is more than
+    `sizes.MAX_PLAIN_GROWTH` times the inputs' bytes added up: a log whose text is long
+    values repeated from a small input (an XES trace's attribute copied onto each of its
+    events, a Parquet log of up to `MAX_EXPANSION` times its size) would be written as
+    large as its text. Before, a 139 KB XES log of a trace of 300 events with a note of
+    100,000 characters was written as a log of 30 MB (216 times), and a 51 KB Parquet log
+    as one of 900 MB. Nothing where no input's size is known."""
+    from audit.ingest.sizes import MAX_PLAIN_GROWTH
+
+    known = [os.stat(f.path).st_size for f in result.files
+             if f.path and os.path.isfile(f.path)]
+    if not known or total <= MAX_PLAIN_GROWTH * sum(known):
+        return
+    inputs = sum(known)
+    raise InputError(
+        f"its log would hold {total:,} bytes of text ({held:,} in this column), "
+        f"{total // max(inputs, 1):,} times the {inputs:,} bytes of its inputs: long values "
+        "repeated, which compress beyond what a read takes from a Parquet log, and written "
+        f"plain more than the {MAX_PLAIN_GROWTH} times its inputs a log may be: refused, "
+        "nothing written (see docs/security.md)", field=name,
+        file=", ".join(f.path for f in result.files if f.path) or None)
 
 
 def _import_record(result: ImportResult, quarantine: str, correlation: str | None,

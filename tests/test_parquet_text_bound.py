@@ -216,3 +216,30 @@ def test_a_log_whose_text_compresses_beyond_the_bound_is_written_plain(
     assert "error:" not in result.output
     assert log.stat().st_size > 18_000_000
 
+
+
+def test_a_log_far_larger_than_its_inputs_is_not_written_plain(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An XES log of one trace of 300 events whose note of 100,000 characters is copied onto
+    each event (139 KB: 30,000,000 bytes of text in the log, which compresses beyond the
+    bound, scaled down as above): refused, exit code 2, naming the column, nothing written.
+    Before, the log was written plain, 30 MB, 216 times its input (a 51 KB Parquet log gave
+    one of 900 MB)."""
+    monkeypatch.setattr(sizes, "MAX_TEXT_FLOOR", 1_000_000)
+    monkeypatch.setattr(sizes, "MAX_EXPANSION", 100)
+    events = "".join(
+        f'<event><string key="concept:name" value="Refund approved"/><date '
+        f'key="time:timestamp" value="2026-07-01T{i % 24:02d}:{i % 60:02d}:00+00:00"/></event>'
+        for i in range(300))
+    source = tmp_path / "log.xes"
+    source.write_text(f'<?xml version="1.0"?><log xes.version="1.0"><trace><string '
+                      f'key="concept:name" value="C1"/><string key="note" '
+                      f'value="{"n" * 100_000}"/>{events}</trace></log>', encoding="utf-8")
+    log = tmp_path / "out.parquet"
+    result = _import(source, log)
+    assert result.exit_code == 2, result.output
+    assert (f"error: {source}: field 'case:note': its log would hold 30,0" in result.output)
+    assert "(30,000,000 in this column)" in result.output
+    assert "more than the 10 times its inputs" in result.output
+    assert not log.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["log.xes"]

@@ -192,8 +192,8 @@ def _value_lengths(array: pa.Array) -> np.ndarray | None:
         return np.where(valid, np.int64(kind.byte_width), np.int64(0))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
             pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-        return pc.binary_length(array).fill_null(0).to_numpy(
-            zero_copy_only=False).astype(np.int64)
+        lengths = pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False)
+        return np.asarray(lengths, dtype=np.int64)
     if pa.types.is_nested(kind) or pa.types.is_dictionary(kind) or \
             isinstance(kind, pa.BaseExtensionType):
         return None

@@ -55,6 +55,16 @@ a log of 1,000 e-mail threads of 70,000 characters 2.9; a 31 KB log of 2,196 eve
 (`audit.store.write_import`), so that it reads every log it writes."""
 
 
+MAX_PLAIN_GROWTH = 10
+"""How many times its inputs' bytes, added up, the text of a log the import writes plain
+and uncompressed may be (`audit.store.write_import`: a log whose text compresses beyond
+`max_log_text`): a log of legitimately long text holds about its inputs' text (a CSV of 20
+notes of 900,000 characters: 1.0 times);
+long values repeated from a small input (an XES trace's attribute copied onto each of its
+events, 216 times; a Parquet log within `MAX_EXPANSION`) are refused instead of written
+as large as their text."""
+
+
 def max_log_text(file_bytes: int) -> int:
     """The most bytes of text (and binary values) a Parquet log of `file_bytes` may hold
     once decoded, its columns added up: Parquet stores a run or a repeat of one value in a
