@@ -31,7 +31,7 @@ def test_a_start_of_quotes_is_guessed_by_counting(monkeypatch: pytest.MonkeyPatc
     calls: list[int] = []
     counts = csv_reader._counts
 
-    def counted(given: list[str]) -> list[tuple[int, ...]]:
+    def counted(given: list[str]) -> list[list[tuple[int, bool]]]:
         calls.append(sum(len(line) for line in given))
         return counts(given)
 
@@ -146,8 +146,50 @@ def test_a_quote_open_at_the_end_keeps_the_closed_records(
 def test_the_open_tail_alone_is_dropped_where_two_records_closed() -> None:
     """Two records closed before the open quote: those two, the open tail left out (before,
     each of the four lines alone); fewer than two: each line alone, as before."""
-    assert csv_reader._counts(['case;activity;"note', "C1;a;b"]) == [(0, 2, 0, 0)] * 2
-    assert csv_reader._counts(["a;b", "c;d", 'e;"f,', "g,h"]) == [(0, 1, 0, 0), (0, 1, 0, 0)]
+    semicolon, comma = csv_reader._DELIMITERS.index(";"), csv_reader._DELIMITERS.index(",")
+    assert csv_reader._counts(['case;activity;"note', "C1;a;b"])[semicolon] == \
+        [(2, False), (2, False)]
+    counts = csv_reader._counts(["a;b", "c;d", 'e;"f,', "g,h"])
+    assert counts[semicolon] == [(1, False), (1, False)]
+    # (read with ',', the quote is within a field: a character of it, no quote opened)
+    assert counts[comma] == [(0, False), (0, False), (1, True), (1, False)]
+
+
+def _inch_mark_then_notes() -> str:
+    """A ';' export of 48 records, 71 lines: a header holding a comma ('amount, EUR'), an
+    early row ending `Monitor 27" curved` (an unquoted inch mark), then notes of 3 lines
+    quoted, a comma on each line (the 50th line inside one)."""
+    lines = ["case_id;activity;timestamp;amount, EUR;note", "1;Order;2026-01-01 10:00;10.00;ok",
+             "1;Approve;2026-01-02 10:00;0.00;fine", "1;Approve;2026-01-02 10:00;0.00;fine",
+             '2;Order;2026-01-01 11:00;499.00;Monitor 27" curved']
+    n = 3
+    while len(lines) < 70:
+        for _ in range(3):
+            lines.append(f"{n};Approve;2026-01-02 10:00;0.00;fine")
+            n += 1
+        lines += [f'{n};Refund;2026-01-03 10:00;5.00;"Customer says, broken',
+                  "second line, with comma", 'third line, end."']
+        n += 1
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_inch_mark_opens_no_quote(tmp_path: Path, fast: bool,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quote within a field (`27"`) is a character of it, as the csv module reads: ';'
+    guessed, the 48 records read. Before, it opened a quote for every candidate, each
+    later note's quotes read the other way round: ',' guessed, the import refused (exit
+    code 2; csv.Sniffer guessed ';')."""
+    _no_sniffer(monkeypatch)
+    monkeypatch.setattr(csv_reader, "FAST_PATH", fast)
+    text = _inch_mark_then_notes()
+    assert sniff_delimiter(text) == ";"
+    source = tmp_path / "export.csv"
+    source.write_text(text, encoding="utf-8")
+    table, ragged = read_csv(source)
+    assert list(table.frame.columns)[3:] == ["amount, EUR", "note"]
+    assert len(table.frame) == 48 and len(ragged) == 0
+    assert table.frame["note"].iloc[3] == 'Monitor 27" curved'
 
 
 def test_the_source_detection_guesses_past_a_head_cut_in_a_note(tmp_path: Path) -> None:

@@ -379,53 +379,86 @@ def _sniff(lines: list[str]) -> str:
     is a quoted JSON cell of 21,000 characters (the commas within the quotes counted):
     every row quarantined."""
     records = _counts(lines)
-    if not records:
-        return ","
-    header, rows = records[0], records[1:]
 
-    def score(at: int) -> tuple[int, int, int]:
-        wanted = header[at]
-        return (sum(1 for row in rows if row[at] == wanted) if wanted else -1, wanted,
-                -_PREFERRED.index(_DELIMITERS[at]))
+    def score(at: int) -> tuple[bool, int, int, int, int]:
+        rows = records[at]
+        wanted = rows[0][0] if rows else 0
+        # (first the fewest records holding a quote within a field: read with the file's
+        # delimiter, a quoted cell's quotes stand at a field's start and end, read with
+        # another, within fields; a multi-line note's inner lines, read as records of
+        # their own then, would otherwise outvote the records)
+        strays = sum(1 for _, stray in rows if stray)
+        fit = sum(1 for count, stray in rows[1:] if count == wanted and not stray)
+        return wanted > 0, -strays, fit, wanted, -_PREFERRED.index(_DELIMITERS[at])
 
     best = max(range(len(_DELIMITERS)), key=score)
-    return _DELIMITERS[best] if header[best] else ","
+    return _DELIMITERS[best] if records[best] and records[best][0][0] else ","
 
 
 _PREFERRED = ",\t;|"
 """The order in which a tie of `_sniff`'s guess is settled (as csv.Sniffer's)."""
 
 
-def _counts(lines: list[str]) -> list[tuple[int, ...]]:
-    """Of each record `lines` hold (a quoted cell may take lines: a line that leaves a
-    quote open goes on in the next), how many of each of `_DELIMITERS` stand outside its
-    double quotes (a doubled quote inside a quoted cell closes and opens it again: the
-    same). Where a quote stays open at the end (the lines end inside a quoted cell of
-    several; an unquoted inch mark, `27"`; lines' starts, cut in a quoted cell; a line
-    skipped), the records closed before it are kept and the open tail left out; where fewer
-    than two closed, each line is a record of its own, read from outside quotes. Before,
-    every line was counted alone wherever a quote stayed open: a ';' export whose header
-    holds a comma (`amount, EUR`) and whose notes of three lines hold one each, the 50th
-    line inside a note, was guessed ',' (the note lines outvoting the records; the import
-    refused, exit code 2)."""
-    records: list[tuple[int, ...]] = []
-    counts = [0] * len(_DELIMITERS)
-    quoted = False
-    for line in lines:
-        parts = line.split('"')
-        outside = "".join(parts[1 if quoted else 0::2])
-        for at, delimiter in enumerate(_DELIMITERS):
-            counts[at] += outside.count(delimiter)
-        quoted ^= len(parts) % 2 == 0
-        if not quoted:
-            records.append(tuple(counts))
-            counts = [0] * len(_DELIMITERS)
-    if quoted and len(records) < 2:
-        records = []
-        for line in lines:
-            outside = "".join(line.split('"')[0::2])
-            records.append(tuple(outside.count(delimiter) for delimiter in _DELIMITERS))
-    return records
+def _counts(lines: list[str]) -> list[list[tuple[int, bool]]]:
+    """For each of `_DELIMITERS`, of each record `lines` hold read with it (a quoted cell
+    may take lines: a line that leaves a quote open goes on in the next), how many of it
+    stand outside double quotes, and whether a quote stands within a field (a character of
+    it, where read with this delimiter). A quote opens a quoted cell only at a field's start
+    (the line's, or right after that delimiter), as the csv module reads: a quote within a
+    field (an unquoted inch mark, `27"`) is a character of it; a doubled quote inside a
+    quoted cell is one quote. Where a quote stays open at the end (the lines end inside a
+    quoted cell of several; lines' starts, cut in a quoted cell; a line skipped), the
+    records closed before it are kept and the open tail left out; where fewer than two
+    closed, each line is a record of its own. Each line is split at its quotes once, each
+    part counted once per candidate.
+    Before, one quote state served every candidate and any quote opened or closed a cell:
+    a ';' export whose header holds a comma (`amount, EUR`), one early row ending `Monitor
+    27" curved` and later notes of three lines quoted (a comma each) was read with every
+    later line's quotes flipped, and guessed ',' (the import refused, exit code 2)."""
+    split = [line.split('"') for line in lines]
+    every: list[list[tuple[int, bool]]] = []
+    for delimiter in _DELIMITERS:
+        records: list[tuple[int, bool]] = []
+        count, quoted, stray = 0, False, False
+        for line, parts in zip(lines, split, strict=True):
+            if len(parts) == 1 and not quoted:
+                records.append((line.count(delimiter), False))
+                continue
+            more, quoted, within = _outside(parts, delimiter, quoted)
+            count, stray = count + more, stray or within
+            if not quoted:
+                records.append((count, stray))
+                count, stray = 0, False
+        if quoted and len(records) < 2:
+            records = [_outside(parts, delimiter, False)[::2] for parts in split]
+        every.append(records)
+    return every
+
+
+def _outside(parts: list[str], delimiter: str, quoted: bool) -> tuple[int, bool, bool]:
+    """How many `delimiter`s a line (`parts`, split at its quotes) holds outside quoted
+    cells, the line starting inside one where `quoted`; whether it ends inside one; and
+    whether a quote stands within a field (no quoted cell's start or end)."""
+    count, stray = 0, False
+    at_start = not quoted  # (at a field's start: the line's, not within a quoted cell)
+    k, last = 0, len(parts) - 1
+    while True:
+        part = parts[k]
+        if quoted:
+            if k == last:
+                return count, True, stray
+            if parts[k + 1] == "" and k + 1 < last:  # ("" inside quotes: one quote)
+                k += 2
+                continue
+            quoted, at_start = False, False  # (what follows the closing quote is no start)
+        else:
+            count += part.count(delimiter)
+            if part:
+                at_start = part.endswith(delimiter)
+            if k == last:
+                return count, False, stray
+            quoted, stray = at_start, stray or not at_start
+        k += 1
 
 
 def _header_names(header: list[str], path: Path, row: int = 1) -> list[str]:
