@@ -243,3 +243,23 @@ def test_a_log_far_larger_than_its_inputs_is_not_written_plain(
     assert "more than the 10 times its inputs" in result.output
     assert not log.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["log.xes"]
+
+
+def test_a_log_whose_text_is_beyond_the_memory_left_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 events of labels of 100,000 characters (30,000,000 bytes of text, within the
+    bound against the file's size, written plain) where 20,000,000 bytes of memory are
+    left: refused, exit code 2, naming file and column. Before, only the ratio bound
+    applied, which has no absolute cap: the values were made Python objects."""
+    from audit.ingest import parquet_reader
+
+    source = _log(tmp_path / "log.parquet", 300, 100_000)
+    pq.write_table(pq.read_table(source), source, compression="none", use_dictionary=False)
+    assert source.stat().st_size > 30_000_000
+    monkeypatch.setattr(parquet_reader, "available_memory", lambda: 20_000_000)
+    monkeypatch.setattr(parquet_reader, "LEAST_BYTES_PER_ROW", 1)  # (the rows' bound passes)
+    result = _import(source, tmp_path / "out.parquet")
+    assert result.exit_code == 2, result.output
+    assert (f"error: {source}: field 'concept:name': its values hold 30,00") in result.output
+    assert "(30,000,000 in this column), whose import needs at least" in result.output
+    assert not (tmp_path / "out.parquet").exists()

@@ -97,6 +97,7 @@ def _refuse_text_beyond_bound(table: pa.Table, path: Path) -> None:
     `concept:name`), a view, a list or a struct of text was not measured at all."""
     over = text_beyond_bound(table, path.stat().st_size)
     if over is None:
+        _refuse_text_beyond_memory(table, path)
         return
     from audit.ingest.sizes import MAX_EXPANSION, MAX_TEXT_FLOOR
 
@@ -109,6 +110,30 @@ def _refuse_text_beyond_bound(table: pa.Table, path: Path) -> None:
         f"{MAX_TEXT_FLOOR:,}): refused before its values are made Python objects (a few KB "
         "of Parquet can hold a long value once per row, as no export's text compresses; "
         "see docs/security.md)", file=path, field=name)
+
+
+def _refuse_text_beyond_memory(table: pa.Table, path: Path) -> None:
+    """InputError naming the column holding the most text where the table's text once
+    decoded (`held_text`, its columns added up) is more than the memory left
+    (`available_memory`): its values made Python objects take that again at the least.
+    The bound against the file's size (`max_log_text`) has no absolute cap: a Parquet log
+    of 1 GB may hold 1 TB. Before, such a log was made Python objects until the memory ran
+    out (a MemoryError traceback, or the system's out-of-memory killer)."""
+    left = available_memory()
+    if left is None:
+        return
+    held = {name: sum(held_text(chunk) for chunk in column.chunks)
+            for name, column in zip(table.column_names, table.columns, strict=True)}
+    total = sum(held.values())
+    if total <= left:
+        return
+    name = max(held, key=lambda n: held[n])
+    gib = 1 << 30
+    raise InputError(
+        f"its values hold {total:,} bytes of text once decoded ({held[name]:,} in this "
+        f"column), whose import needs at least {total / gib:.1f} GiB of memory more, but "
+        f"{left / gib:.1f} GiB is available: refused before its values are made Python "
+        "objects; import it where more memory is free, or in parts", file=path, field=name)
 
 
 def text_beyond_bound(table: pa.Table, size: int) -> tuple[str, int, int, int] | None:
