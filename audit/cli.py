@@ -1891,10 +1891,14 @@ class ImportReading:
 
     def tell_not_used(self, notes: list[str], exports: bool) -> None:
         """Where --sources-config was given and no input read is a source-system export,
-        the note check's run gives (`audit.checkrun.run_check`) appended to `notes`."""
+        the note check's run gives (`audit.checkrun.run_check`) appended to `notes`. The
+        file is named without its folder (as `files` names it): the notes are written to
+        discovery.json and compare.json, the same for the same log and options, however
+        the file was given (before, its path as typed: `us.yaml` and its absolute path gave
+        files that differed, and told the user's folders)."""
         if self.sources_config_path is None or exports:
             return
-        notes.append(f"--sources-config {self.sources_config_path}: no input is a "
+        notes.append(f"--sources-config {self.sources_config_path.name}: no input is a "
                      "source-system export (Zendesk, Jira, ServiceNow, Stripe, PayPal, "
                      "Adyen), the only kind it is read for: not used (a canonical log's "
                      "events were read with the sources file of its import)")

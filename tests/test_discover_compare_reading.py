@@ -129,7 +129,7 @@ def test_a_sources_file_no_export_is_read_with_is_told_not_used(tmp_path: Path,
         code=0)
     out = tmp_path / "out"
     said = " ".join(_invoke(command, log, out, "--sources-config", str(us)).output.split())
-    note = (f"--sources-config {us}: no input is a source-system export (Zendesk, Jira, "
+    note = ("--sources-config us.yaml: no input is a source-system export (Zendesk, Jira, "
             "ServiceNow, Stripe, PayPal, Adyen), the only kind it is read for: not used")
     assert note in said, said
     document = _written(command, out)
@@ -215,3 +215,24 @@ def test_check_discover_and_compare_declare_the_same_reading_options() -> None:
     assert set(reference) == set(IMPORT_READING_OPTIONS)
     for name in ("check", "discover", "compare"):
         assert options(name) == reference, name
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_the_not_used_note_names_the_sources_file_without_its_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """The same log and options give the same file (no folder and no time): the sources
+    file given as `us.yaml` and by its absolute path gave discovery.json and compare.json
+    that differed in the "not used" note, which wrote the path as typed (and so the user's
+    folders). Now the note names the file, as `sources_config` does."""
+    us = _us_sources(tmp_path)
+    log = tmp_path / "log.parquet"
+    run("import", str(_us_download(tmp_path)), "--sources-config", str(us), "--out", str(log),
+        code=0)
+    monkeypatch.chdir(tmp_path)
+    _invoke(command, Path("log.parquet"), Path("relative"), "--sources-config", "us.yaml")
+    _invoke(command, Path("log.parquet"), Path("absolute"), "--sources-config", str(us))
+    name = "discovery.json" if command == "discover" else "compare.json"
+    relative = (tmp_path / "relative" / name).read_bytes()
+    assert relative == (tmp_path / "absolute" / name).read_bytes()
+    assert str(tmp_path).encode() not in relative
+    assert b"--sources-config us.yaml: no input is a source-system export" in relative
