@@ -382,7 +382,7 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     from audit.correlate import unlisted_notes
 
     unlisted_notes(imported.notes)
-    log = imported.log
+    log = log_read = imported.log
     if len(log) == 0:
         raise InputError("the log has no events", file=path)
     from conformance.channels import select_channel
@@ -393,7 +393,7 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     from audit.store import read_with
 
     side.read = read_with(path, imported, reading or {})
-    from audit.ingest import SOURCE_SYSTEMS
+    from audit.ingest import SOURCE_SYSTEMS, left_out_text
 
     side.exports = any(f.system in SOURCE_SYSTEMS for f in imported.files)
     # (an OCEL log's cases, an export's correlation: what was left out or brought in)
@@ -404,7 +404,14 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
         side.notes.append(f"{role} log: read {imported.read:,} = imported "
                           f"{imported.imported:,} + quarantined {imported.quarantined:,}"
                           + (f" + {counted(dropped, 'duplicate', spec=',')} dropped"
-                             if dropped else "") + " "
+                             if dropped else "")
+                          # (the charges left out as sales and the events made, as the
+                          # import's summary tells them: before, "imported 4" of 3 events)
+                          + (f", {left_out_text(imported.left_out, spec=',')}"
+                             if imported.left_out else "")
+                          + ("" if len(log_read) == imported.imported else
+                             f"; {counted(imported.imported, 'record', spec=',')} imported "
+                             f"-> {counted(len(log_read), 'event', spec=',')}") + " "
                           f"({IMPORT_CODE} writes the quarantined rows with reasons)")
     from audit.store import import_record, imported_earlier_report
 

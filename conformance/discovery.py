@@ -670,7 +670,10 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
     `source`: the log mined (`{"file": its name, "sha256"}`), which discovery.json names
     beside the tool and version that mined it. `imported`: the import that read the log:
     its quarantine is written as discovery-quarantine.csv (`QUARANTINE_NAME`), its counts
-    go into discovery.json's `import` with its notes (what it left out or brought in, an
+    (read = imported + quarantined + duplicates dropped; of the imported, the charges left
+    out as sales; the charges' events repeated in further cases; the events made, imported
+    - left out + repeated; the correlation problems) go into discovery.json's `import` with
+    its notes (what it left out or brought in, an
     option not used: as the console prints them), and a warning says how many rows were
     quarantined (before: the console's count alone, and no row named). `read`: how the log
     was read (`audit.store.read_with`: the options in effect, those given but not
@@ -696,6 +699,14 @@ def write_discovery(discovery: Discovery, log: pd.DataFrame, out: Path, *,
         intake = {"read": imported.read, "imported": imported.imported,
                   "quarantined": imported.quarantined,
                   "duplicates_dropped": imported.deduplicated,
+                  # (what the imported records became, as the console's "4 records
+                  # imported -> 3 events" tells it: before, the events unexplained by the
+                  # counts where a charge was left out as a sale)
+                  "left_out": imported.left_out,
+                  "repeated": sum(f.repeated for f in imported.files),
+                  "events": len(imported.log),
+                  "correlation_problems": (0 if imported.correlation_problems is None
+                                           else len(imported.correlation_problems)),
                   "quarantine_file": QUARANTINE_NAME}
         # (the options in effect, in check's shape, those given but not applied, and a
         # canonical log's own import's: before, the options given, as if applied, and

@@ -236,3 +236,42 @@ def test_the_not_used_note_names_the_sources_file_without_its_folder(
     assert relative == (tmp_path / "absolute" / name).read_bytes()
     assert str(tmp_path).encode() not in relative
     assert b"--sources-config us.yaml: no input is a source-system export" in relative
+
+
+EXTRA_CHARGE = ("11/03/2026,11:00:00,PST,Bob,Subscription Payment,Completed,USD,29.99,-0.74,"
+                "29.25,bob@example.org,billing@example.com,5AB12345AB678901D,,SU-O7002,,,card,"
+                "Credit")
+"""A charge no refund or ticket refers to: a sale, left out of the refund cases."""
+
+
+def test_discovery_json_counts_the_charges_left_out_and_the_events(tmp_path: Path) -> None:
+    """A US PayPal download of 4 records, one a charge nothing refunds: the console said
+    "4 records imported -> 3 events", discovery.json `read 4 = imported 4 + quarantined
+    0` alone (its 3 events unexplained). Now its `import` counts the charges left out as
+    sales, the charges' events repeated, the events made and the correlation problems."""
+    download = tmp_path / "activity.csv"
+    download.write_text("\n".join([HEADER, *ROWS, EXTRA_CHARGE]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    _invoke("discover", download, out, "--sources-config", str(_us_sources(tmp_path)))
+    intake = _written("discover", out)["import"]
+    assert (intake["read"], intake["imported"], intake["quarantined"]) == (4, 4, 0)
+    assert (intake["left_out"], intake["repeated"], intake["events"]) == (1, 0, 3)
+    assert intake["events"] == intake["imported"] - intake["left_out"] + intake["repeated"]
+    assert intake["correlation_problems"] == 2  # (the refund ids RFD-7 and RFD-8: no ticket)
+
+
+def test_compare_side_note_counts_the_charges_left_out(tmp_path: Path) -> None:
+    """A side's note of its quarantined rows tells the charges left out as sales too, as
+    the import's summary does (before: "read 5 = imported 4 + quarantined 1" of a log of
+    3 events)."""
+    bad = ROWS[2].replace("11/12/2026", "99/99/2026").replace("9VZ2", "9VZ3")
+    download = tmp_path / "activity.csv"
+    download.write_text("\n".join([HEADER, *ROWS, EXTRA_CHARGE, bad]) + "\n",
+                        encoding="utf-8")
+    out = tmp_path / "out"
+    _invoke("compare", download, out, "--sources-config", str(_us_sources(tmp_path)))
+    notes = [n for n in _written("compare", out)["notes"] if n.startswith("as-is log: read")]
+    assert notes == ["as-is log: read 5 = imported 4 + quarantined 1, 1 of the imported: "
+                     "charge(s) left out as sales (no ticket or refund refers to them); "
+                     "4 records imported -> 3 events (`refund-audit import` writes the "
+                     "quarantined rows with reasons)"], notes
