@@ -1784,7 +1784,9 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
             settings.say(imported_earlier_text(log_path, record))
         log = imported.log
         if len(log) == 0:
-            raise InputError("the log has no events", file=log_path)
+            from audit.ingest import no_events_text
+
+            raise InputError(no_events_text(imported, "mine"), file=log_path)
         from audit import canonical as C
         from conformance.channels import select_channel
 

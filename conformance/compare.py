@@ -384,7 +384,9 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     unlisted_notes(imported.notes)
     log = log_read = imported.log
     if len(log) == 0:
-        raise InputError("the log has no events", file=path)
+        from audit.ingest import no_events_text
+
+        raise InputError(no_events_text(imported, "compare"), file=path)
     from conformance.channels import select_channel
 
     log, channels = select_channel(log, channel, policy, file=path)

@@ -275,3 +275,19 @@ def test_compare_side_note_counts_the_charges_left_out(tmp_path: Path) -> None:
                      "charge(s) left out as sales (no ticket or refund refers to them); "
                      "4 records imported -> 3 events (`refund-audit import` writes the "
                      "quarantined rows with reasons)"], notes
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_download_of_sales_alone_is_told_so(tmp_path: Path, command: str) -> None:
+    """A PayPal download whose every record is a charge no refund or ticket refers to: all
+    left out as sales. Before: "the log has no events" alone (the console's summary above
+    it); now the error says why, exit 2 as before."""
+    download = tmp_path / "activity.csv"
+    download.write_text("\n".join([HEADER, ROWS[0], EXTRA_CHARGE]) + "\n", encoding="utf-8")
+    said = _invoke(command, download, tmp_path / "out", "--sources-config",
+                   str(_us_sources(tmp_path)), code=2).output
+    error = " ".join(said[said.index("error:"):].split())
+    assert error == (f"error: {download}: the log has no events: each of its 2 imported "
+                     "records is a charge no refund or ticket refers to, all left out as "
+                     "sales, so there is no refund case to "
+                     + ("mine" if command == "discover" else "compare")), said

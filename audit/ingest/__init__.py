@@ -241,6 +241,20 @@ def left_out_text(count: int, *, spec: str = "") -> str:
             "refund refers to them)")
 
 
+def no_events_text(imported: ImportResult, purpose: str) -> str:
+    """The error of an import that made no event (`discover`'s, `compare`'s): where every
+    record imported was a charge left out as a sale, why, and that there is no refund case
+    to `purpose` ("mine", "compare"). Before, "the log has no events" alone, of a download
+    whose records were read and imported."""
+    text = "the log has no events"
+    if imported.imported and imported.left_out == imported.imported:
+        whose = "its" if imported.imported == 1 else "each of its"
+        text += (f": {whose} {counted(imported.imported, 'imported record', spec=',')} is "
+                 "a charge no refund or ticket refers to, all left out as sales, so there "
+                 f"is no refund case to {purpose}")
+    return text
+
+
 IMPORT_IT_FIRST = ("import it first, naming its format (refund-audit import FILE --format F "
                    f"--out LOG.parquet; F: {' | '.join(FORMATS)}), and give the log it writes")
 """How to read a file of an unknown type where no format can be named (`check`, `discover`,
