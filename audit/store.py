@@ -272,6 +272,11 @@ def import_options(fmt: str | None = None, assume_tz: str | None = None,
 OCEL_OPTIONS = ("object_type", "follow_o2o")
 """The import's options that apply to an OCEL 2.0 log only (elsewhere: "not used")."""
 
+UNDECODED_SYSTEMS = frozenset({"parquet", "xes", "ocel"})
+"""The logs --encoding decodes nothing of (no CSV: a Parquet log, an XES or OCEL file,
+whose text states its own encoding): where every log read is one of them, `read_with`
+lists the encoding given in `not_applied`."""
+
 
 def reading_options(given: Mapping[str, Any]) -> dict[str, Any]:
     """The import's options a log was read with, in the shape `check` records them (its
@@ -290,9 +295,10 @@ def read_with(path: Path, imported: ImportResult,
     """How one log (`path`, as `imported` read it with the options `given`) was read, as
     discovery.json's `import` and each log side of compare.json record it:
     `options`, those in effect in `reading_options`' shape (an option that does not apply
-    to the log, --object-type or --follow-o2o of a log that is no OCEL 2.0 log, null and
-    left out); `not_applied`, the options given that do not apply to it (the import's notes
-    say "not used"); and, for a canonical log written by `import`, `imported_earlier`: the
+    to the log, --object-type or --follow-o2o of a log that is no OCEL 2.0 log, --encoding
+    of a log that is no CSV (`UNDECODED_SYSTEMS`), null and left out); `not_applied`, the
+    options given that do not apply to it (the import's notes say "not used" of the OCEL
+    options); and, for a canonical log written by `import`, `imported_earlier`: the
     options that import read its source with, as its record stores them (`import_options`;
     null for a record written before they were kept), whose --object-type and --follow-o2o
     made its cases where it read an OCEL 2.0 log; and `cases_made_by` (`_made_by`), the
@@ -302,6 +308,8 @@ def read_with(path: Path, imported: ImportResult,
     the --object-type alone that `compare` was given, and was not."""
     ocel = any(f.system == "ocel" for f in imported.files)
     not_applied = [] if ocel else [key for key in OCEL_OPTIONS if given.get(key)]
+    if given.get("encoding") and all(f.system in UNDECODED_SYSTEMS for f in imported.files):
+        not_applied.insert(0, "encoding")  # (before: recorded as in effect)
     view: dict[str, Any] = {
         "options": reading_options({k: v for k, v in given.items() if k not in not_applied}),
         "not_applied": not_applied}
