@@ -756,7 +756,8 @@ def test_rows_quarantined_by_discover_are_written_and_counted(tmp_path: Path) ->
          "reason": quarantine["reason"][0], "case": "c1", "record_read": "no"}]
     summary = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
     assert summary["import"] == {"read": 4, "imported": 3, "quarantined": 1,
-                                 "duplicates_dropped": 0,
+                                 "duplicates_dropped": 0, "left_out": 0, "repeated": 0,
+                                 "events": 3, "correlation_problems": 0,
                                  "quarantine_file": "discovery-quarantine.csv",
                                  # (no option given: check's keys, null; no import note)
                                  "options": {"assume_tz": None, "encoding": None,
