@@ -2041,6 +2041,18 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
             f"{model[0]} side, {model[1].name}, is a model, and nothing is tested against a "
             "model (what it never allows is told however few the cases); leave "
             f"{'them' if several else 'it'} out")
+    # Two models read no log: a reading option was accepted and did nothing (the sources
+    # file recorded `used` false, with a note of a canonical log's events of no log read).
+    # Refused before any side is read, as --min-shift and --fdr against a model are.
+    reading_given = [f"--{name.replace('_', '-')}" for name in (
+        "mapping", "sources_config", "encoding", "assume_tz", "object_type", "follow_o2o")
+        if context.get_parameter_source(name) is not ParameterSource.DEFAULT]
+    if reading_given and names_a_model(as_is) and names_a_model(to_be):
+        several = len(reading_given) > 1
+        raise InputError(
+            f"{' and '.join(reading_given)} appl{'y' if several else 'ies'} to a log side "
+            f"only: both sides are models ({as_is.name}, {to_be.name}), and no log is "
+            f"read; leave {'them' if several else 'it'} out")
     tasks, allowed, policy = None, None, None
     if policy_path is not None:  # (checked before any side is read, as check does)
         from audit.policy import load_policy

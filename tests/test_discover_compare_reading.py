@@ -291,3 +291,43 @@ def test_a_download_of_sales_alone_is_told_so(tmp_path: Path, command: str) -> N
                      "records is a charge no refund or ticket refers to, all left out as "
                      "sales, so there is no refund case to "
                      + ("mine" if command == "discover" else "compare")), said
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_encoding_is_not_applied_to_a_log_that_is_no_csv(tmp_path: Path,
+                                                           command: str) -> None:
+    """`--encoding cp1252` of a Parquet log (no CSV read: nothing decoded with it) was
+    recorded in `options` as in effect; now it is in `not_applied`, as --object-type of a
+    log that is no OCEL log. Of the CSV itself it is in effect."""
+    csv = tmp_path / "log.csv"
+    csv.write_text("case,activity,timestamp\n1,a,2026-01-01T10:00:00Z\n"
+                   "1,b,2026-01-01T11:00:00Z\n", encoding="utf-8")
+    log = tmp_path / "log.parquet"
+    run("import", str(csv), "--out", str(log), code=0)
+    for given, applied in ((log, False), (csv, True)):
+        out = tmp_path / f"out-{given.suffix[1:]}"
+        _invoke(command, given, out, "--encoding", "cp1252")
+        document = _written(command, out)
+        read = document["import"] if command == "discover" else document["as_is"]["import"]
+        assert read["options"]["encoding"] == ("cp1252" if applied else None), read
+        assert read["not_applied"] == ([] if applied else ["encoding"]), read
+
+
+@pytest.mark.parametrize("option", [["--sources-config", "us.yaml"], ["--encoding", "cp1252"],
+                                    ["--assume-tz", "Europe/Berlin"],
+                                    ["--mapping", "map.yaml"]])
+def test_reading_options_are_refused_between_two_models(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: list[str]) -> None:
+    """Two models compared read no log: a reading option was accepted and did nothing (the
+    sources file recorded `used` false with a note that "a canonical log's events were read
+    with the sources file of its import", of no log read). Refused, as --min-shift and
+    --fdr against a model are, before any side is read."""
+    _us_sources(tmp_path)
+    _mapping(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    said = run("compare", "ecommerce.bpmn", "subscription.bpmn", "--out", "out", *option,
+               code=2).output
+    assert (f"{option[0]} applies to a log side only: both sides are models "
+            "(ecommerce.bpmn, subscription.bpmn), and no log is read; leave it out") in \
+        " ".join(said.split()), said
+    assert not (tmp_path / "out").exists()
