@@ -354,7 +354,11 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
     """A side from a file: a .bpmn model (`FILE.bpmn#PROCESS` names one process of a file
     with several pools, as an SOP entry of the policy does), else an event log in any
     importable format, read with the column mapping `columns` where given (as `import
-    --mapping` reads it), its labels named by `tasks` where it maps them (`side_from_log`).
+    --mapping` reads it), the import's options `reading` (--assume-tz, --encoding,
+    --object-type, --follow-o2o) and the sources file `sources_config` (a source-system
+    export's records correlated into refund cases, as check reads them; InputError where
+    none is left, saying so where every record was a charge left out as a sale), its labels
+    named by `tasks` where it maps them (`side_from_log`).
 
     A log keeps the cases of `channel` only where given (`--channel`: each case's channel
     as check decides it, with `policy`, else the bundled default policy; InputError where
@@ -374,7 +378,8 @@ def load_side(path: Path, role: Role, tasks: Mapping[str, str] | None = None,
         return model
     from audit.sources.pipeline import import_and_correlate
 
-    # (`reading`: --assume-tz, --object-type, --follow-o2o, as `import` reads the file)
+    # (`reading`: --assume-tz, --encoding, --object-type, --follow-o2o, as `import` reads
+    # the file; `columns`: --mapping's)
     # (`sources_config`: --sources-config, how a source-system export is read; an export's
     # records correlated into refund cases, as check reads it)
     imported = import_and_correlate([(path, None)], mapping=columns,
@@ -2147,9 +2152,10 @@ def write_comparison(result: Comparison, out: Path,
                      files: Mapping[str, Any] | None = None, *,
                      reading: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write compare.json, compare.md, diff.svg and diff.png into `out`; `files`: the
-    policy and mapping given (`comparison_json`); `reading`: the import's options given
-    (--assume-tz, --object-type, --follow-o2o), compare.json's `import_options` (each log
-    side's `import`: those in effect for it, `audit.store.read_with`)."""
+    policy, mapping and sources file given (`comparison_json`); `reading`: the import's
+    options given (--assume-tz, --encoding, --object-type, --follow-o2o), compare.json's
+    `import_options` (each log side's `import`: those in effect for it,
+    `audit.store.read_with`)."""
     from reports.graphs import DrawnGraph, write_graph
 
     out.mkdir(parents=True, exist_ok=True)
