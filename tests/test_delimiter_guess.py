@@ -208,3 +208,22 @@ def test_the_source_detection_guesses_past_a_head_cut_in_a_note(tmp_path: Path) 
     found = _csv_header(head)
     assert found is not None
     assert found[1:] == (";", ["case", "activity", "time", "amount, EUR", "note"])
+
+
+@pytest.mark.parametrize("rows", [
+    # One unquoted cell holding ',"' among 40 rows that fit.
+    [f"C{k};Create ticket;2026-07-01 10:00:{k:02d};12.50" for k in range(40)]
+    + ['C99;Kunde sagte,"bitte erstatten";2026-07-01 10:00:00;12.50'],
+    # Inch marks (within a field whatever the delimiter) and one such cell.
+    [f'C{k};Monitor 27" curved;2026-07-01 10:00:00;{k}' for k in range(1, 5)]
+    + ['C9;said,"refund now" twice;2026-07-01 10:00:00;3']], ids=["one-cell", "inch-marks"])
+def test_one_cell_quoting_after_a_comma_does_not_outweigh_the_rows_that_fit(
+        rows: list[str]) -> None:
+    """A ';' export whose header holds a comma (`amount, EUR`): a cell `said,"refund now"`
+    (a quote within a field read with ';', a quoted cell's start read with ',') does not
+    turn the guess to ','. Before (the fewest records holding a quote within a field
+    first), one such record outweighed every row repeating the header's count: ',' and
+    the import refused (no column for the case)."""
+    lines = ["case_id;activity;timestamp;amount, EUR", *rows]
+    assert sniff_delimiter("\n".join(lines) + "\n") == ";"
+    assert [len(r) for r in csv.reader(lines, delimiter=";")] == [4] * len(lines)

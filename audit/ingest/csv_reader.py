@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -368,9 +369,11 @@ def sniff_delimiter(text: str, start: int = 0) -> str:
 
 def _sniff(lines: list[str]) -> str:
     """The delimiter of `_DELIMITERS` guessed from `lines` (a file's first, `_first_lines`):
-    the one most records repeat the header's count of (outside double quotes, `_counts`),
-    the header holding one at least; of those, the one the header holds most of, then ','
-    before tab, ';' and '|'; ',' where the header holds none. Each character is looked at a
+    the one the largest share of records repeat the header's count of (outside double
+    quotes, `_counts`), the header holding one at least; of those, the one whose records
+    hold fewest quotes within a field, then the one most records fit, then the one the
+    header holds most of, then ',' before tab, ';' and '|'; ',' where the header holds
+    none. Each character is looked at a
     few times (str.split and str.count per candidate), however the lines are made.
 
     Before, csv.Sniffer guessed: its regular expressions backtrack, and a start of lines of
@@ -380,16 +383,22 @@ def _sniff(lines: list[str]) -> str:
     every row quarantined."""
     records = _counts(lines)
 
-    def score(at: int) -> tuple[bool, int, int, int, int]:
+    def score(at: int) -> tuple[bool, Fraction, int, int, int, int]:
         rows = records[at]
         wanted = rows[0][0] if rows else 0
-        # (first the fewest records holding a quote within a field: read with the file's
-        # delimiter, a quoted cell's quotes stand at a field's start and end, read with
-        # another, within fields; a multi-line note's inner lines, read as records of
-        # their own then, would otherwise outvote the records)
+        # (first the share of the records repeating the header's count; then the fewest
+        # records holding a quote within a field: read with another delimiter than the
+        # file's, a quoted multi-line note's quotes stand within fields and its inner
+        # lines are records of their own, which may fit as well as the records do. Before,
+        # the fewest such records came first: one unquoted cell `said,"refund now"` in a
+        # ';' export whose header holds a comma outweighed every row that fit, and the
+        # guess was ',')
+        others = rows[1:]
+        fit = sum(1 for count, _ in others if count == wanted)
+        share = Fraction(fit, len(others)) if others else Fraction(0)
         strays = sum(1 for _, stray in rows if stray)
-        fit = sum(1 for count, stray in rows[1:] if count == wanted and not stray)
-        return wanted > 0, -strays, fit, wanted, -_PREFERRED.index(_DELIMITERS[at])
+        return (wanted > 0, share, -strays, fit, wanted,
+                -_PREFERRED.index(_DELIMITERS[at]))
 
     best = max(range(len(_DELIMITERS)), key=score)
     return _DELIMITERS[best] if records[best] and records[best][0][0] else ","
