@@ -427,3 +427,23 @@ def test_a_close_logged_before_an_approval_at_its_time_does_not_settle_it() -> N
     assert [(f.case_id, f.timestamp, f.evidence["approved_not_paid"]) for f in found] == [
         ("B", "2026-07-05T12:00:00+00:00", True)]
     assert _run({"A": _offline(1, ["R-5"]), "B": b("Approve refund", "Close ticket")}) == []
+
+
+def test_an_earlier_case_paid_after_the_reuse_is_told_as_approved_then() -> None:
+    """A approved 1 July, paid 20 July; B approved 5 July, paid 6 July: B is the reuse (its
+    refund decided after A's), timed at its payout on 6 July. At a clock after both, its
+    message named A "already refunded ... (paid 20 July)", a payout 14 days after the
+    finding's own time; now A is told as approved then, paid after this case's payout."""
+    spec = {"A": _decided(1, "2026-07-01T11:00Z", "2026-07-20T12:00Z", "R-7"),
+            "B": _decided(5, "2026-07-05T11:00Z", "2026-07-06T12:00Z", "R-7")}
+    found = _run(spec, as_of="2026-07-21T00:00Z")
+    assert [(f.case_id, f.timestamp) for f in found] == [("B", "2026-07-06T12:00:00+00:00")]
+    assert found[0].message == (
+        "refund of 100.00 EUR paid on a reused receipt: receipt R-7 already approved in "
+        "case A (approved 2026-07-01 11:00:00 UTC, paid 2026-07-20 12:00:00 UTC after this "
+        "case's payout); held by 2 cases: A, B")
+    # (at a clock between the two payouts: A approved, not paid, as before)
+    found = _run(spec, as_of="2026-07-07T00:00Z")
+    assert found[0].message == (
+        "refund of 100.00 EUR paid on a reused receipt: receipt R-7 already approved in "
+        "case A (approved 2026-07-01 11:00:00 UTC, not paid); held by 2 cases: A, B")

@@ -138,15 +138,18 @@ class ReceiptReused(Rule):
     and citing it, its amount at risk the amount approved (as `approved-not-paid` states it:
     the least of its approvals in its currency, of the standing approval and those after it:
     approved 30.00, closed, asked again and approved 100.00 is 100.00), its evidence's
-    `approved_not_paid` true. A case approved first and not paid leaves the
-    refund paid on the receipt after it found (the payout is the harm: "already approved in
-    case B (approved ..., not paid)"); approvals alone, none paid on the receipt, are no
-    finding (nothing refunded yet). Partial returns: where the cases holding the receipt
-    that hold a purchase (`Record store sale`, not failed, reversed or pending, stating an
-    amount in its case's currency) all hold one of the same amount, that is the receipt's
-    sale, and a later case is found only where the payouts on the receipt (and amounts
-    approved, of cases not paid), added up in the order above in that currency, pass it, for
-    the part beyond it (a sale of 50.00 returned as 30.00 and 20.00: nothing; as 30.00 and
+    `approved_not_paid` true. A case approved first and not paid leaves the refund paid on
+    the receipt after it found (the payout is the harm: "already approved in case B
+    (approved ..., not paid)"); an earlier case paid only after a found case's payout is
+    told as approved then ("approved ..., paid ... after this case's payout"), a found case
+    approved and not paid names the earlier ones as they stand at the clock; approvals
+    alone, none paid on the receipt, are no finding (nothing refunded yet). Partial returns:
+    where the cases holding the receipt that hold a purchase (`Record store sale`, not
+    failed, reversed or pending, stating an amount in its case's currency) all hold one of
+    the same amount, that is the receipt's sale, and a later case is found only where the
+    payouts on the receipt (and amounts approved, of cases not paid), added up in the order
+    above in that currency, pass it, for the part beyond it (a sale of 50.00 returned as
+    30.00 and 20.00: nothing; as 30.00 and
     40.00: the second, 20.00 at risk, as the message says). Purchases of different amounts (or
     currencies) are two sales, one receipt presented for another purchase: the later case is
     found at risk whole, as it is where none holds a purchase or a payout on the receipt
@@ -305,6 +308,7 @@ class ReceiptReused(Rule):
         paid_l = holding["paid"].tolist()
         case_l, id_l, at_l = holding["case"].tolist(), holding["case_id"].tolist(), \
             holding["at"].tolist()
+        decided_l = holding["decided"].tolist()
         tolerance: dict[str, float] = {}  # (per currency)
         found: dict[int, _Found] = {}
         starts = [i for i in range(len(key_l)) if i == 0 or key_l[i] != key_l[i - 1]]
@@ -316,11 +320,26 @@ class ReceiptReused(Rule):
             users = [i for i in range(start, end) if used_l[i]]
             ids = [id_l[i] for i in users]
             codes_ = [case_l[i] for i in users]
-            named = [f"{id_l[i]} ("
-                     + ("paid " if paid_l[i] else "approved ")
-                     + ("at no stated time" if pd.isna(at_l[i]) else moment(at_l[i]))
-                     + ("" if paid_l[i] else ", not paid") + ")"
-                     for i in users[:CASES_NAMED]]
+            def paid_by(i: int, then: Any) -> bool:
+                """Whether the case at `i` was paid by `then` (a time; NaT: by the clock)."""
+                return bool(paid_l[i]) and (pd.isna(then) or (
+                    not pd.isna(at_l[i]) and at_l[i] <= then))
+
+            def named_at(i: int, then: Any) -> str:
+                """An earlier case as a finding at `then` names it: paid, approved and not
+                paid, or approved before `then` and paid after it (ordered by when its
+                refund was decided, an earlier case may be paid after a later one)."""
+                if paid_l[i] and not paid_by(i, then):
+                    return (f"{id_l[i]} (approved "
+                            + ("at no stated time" if pd.isna(decided_l[i])
+                               else moment(decided_l[i]))
+                            + ", paid " + ("at no stated time" if pd.isna(at_l[i])
+                                           else moment(at_l[i]))
+                            + " after this case's payout)")
+                return (f"{id_l[i]} (" + ("paid " if paid_l[i] else "approved ")
+                        + ("at no stated time" if pd.isna(at_l[i]) else moment(at_l[i]))
+                        + ("" if paid_l[i] else ", not paid") + ")")
+
             kept, earlier_kept = sharing[:CASES_KEPT], ids[:CASES_KEPT]
             earlier_eids = [eid_of[i] for i in users[:CASES_NAMED]]
             # (the receipt's sale: the purchase the cases holding it hold, where those
@@ -362,8 +381,12 @@ class ReceiptReused(Rule):
                         continue  # (a partial return: the receipts' sale not passed)
                     part = min(amount, excess)
                 written = written_of[users[k]]
-                shown = named[:min(k, CASES_NAMED)]
-                earlier_paid = [paid_l[i] for i in users[:k]]
+                # (a paid case is told as at its payout: an earlier case paid only after
+                # it was approved, not yet refunded, then; one approved and not paid as at
+                # the clock: the payment to stop, the earlier cases paid by now refunded)
+                then = at_l[users[k]] if paid_l[users[k]] else pd.NaT
+                shown = [named_at(i, then) for i in users[:min(k, CASES_NAMED)]]
+                earlier_paid = [paid_by(i, then) for i in users[:k]]
                 how = ("refunded" if all(earlier_paid) else
                        "approved" if not any(earlier_paid) else "refunded or approved")
                 entry = found.setdefault(int(code), _Found())
