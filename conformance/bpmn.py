@@ -444,6 +444,11 @@ def _local_ref(element: etree._Element, attribute: str, target_namespace: str | 
     return ref
 
 
+def _target_namespace(root: etree._Element) -> str | None:
+    """The definitions' targetNamespace (None where none), which `_local_ref` strips."""
+    return (root.get("targetNamespace") or "").strip() or None
+
+
 def _child(element: etree._Element, name: str) -> etree._Element | None:
     for local, child in _bpmn_children(element):
         if local == name:
@@ -788,7 +793,7 @@ class _Reader:
         for flow in flows_read:
             ends = []
             for attribute in ("sourceRef", "targetRef"):
-                ref = (flow.get(attribute) or "").strip()
+                ref = _local_ref(flow, attribute, _target_namespace(self.source.root)) or ""
                 ends.append(by_participant.get(ref) or process_of.get(ref))
             a, b = ends
             if a in links and b in links and a != b:
@@ -896,8 +901,10 @@ class _Reader:
             flow_id = raw_id or f"<messageFlow>{where}"
             name = clean_name(flow.get("name"))
             model.located.setdefault(flow_id, (name, None, line))
-            source = (flow.get("sourceRef") or "").strip()
-            target = (flow.get("targetRef") or "").strip()
+            # (an xsd:QName, as a processRef: `tns:a` names 'a' where tns is the file's
+            # targetNamespace)
+            source = _local_ref(flow, "sourceRef", _target_namespace(self.source.root)) or ""
+            target = _local_ref(flow, "targetRef", _target_namespace(self.source.root)) or ""
             label = f"message flow '{name or flow_id}'"
             box = [e for e in (source, target) if e in black_boxes]
             if box:

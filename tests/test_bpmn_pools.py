@@ -450,6 +450,26 @@ def test_a_processref_qualified_with_the_target_namespace_names_the_files_proces
                for note in model.notes), model.notes
 
 
+def test_a_message_flow_qualified_with_the_target_namespace_joins_the_pools(
+        tmp_path: Path) -> None:
+    """A tool that qualifies processRef (`tns:pB`) writes a message flow's sourceRef and
+    targetRef as xsd:QNames too (`tns:a`, `tns:s2`): they name the file's elements and the
+    pools are joined by the flow. Before, they were looked up as written: no message flow,
+    Support read alone with a note of one flow not converted."""
+    path = collaboration(
+        tmp_path, '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>'
+        + flows("s1>a>e1"), SIMPLE_B,
+        '<messageFlow id="m" sourceRef="tns:a" targetRef="tns:s2"/>')
+    text = path.read_text(encoding="utf-8").replace(
+        'targetNamespace="t"', 'xmlns:tns="urn:t" targetNamespace="urn:t"')
+    path.write_text(text.replace('processRef="pB"', 'processRef="tns:pB"').replace(
+        'processRef="pA"', 'processRef="tns:pA"'), encoding="utf-8")
+    model = read_bpmn(path)
+    assert model.joined
+    assert [(f.source, f.target) for f in model.message_flows] == [("a", "s2")]
+    assert not any("not converted" in note for note in model.notes), model.notes
+
+
 def test_pools_no_message_flow_joins_are_still_one_chosen_pool(tmp_path: Path) -> None:
     path = collaboration(
         tmp_path, '<startEvent id="s1"/>' + tasks("a") + '<endEvent id="e1"/>'
