@@ -162,11 +162,13 @@ def test_errors_still_show_with_quiet(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command, expected", [
     (["discover", "{log}", "--out", "{out}/model"],
-     ["reading ", "discovering (inductive miner)", "drawing the directly-follows graph",
+     ["reading ", "reading 1 input(s): ", "discovering (inductive miner)",
+      "drawing the directly-follows graph",
       "writing the model and reading it back", "aligning the log's variants on the model",
       "drawing the model", "writing the variants"]),
     (["compare", "{log}", "ecommerce.bpmn", "--out", "{out}/diff"],
-     ["reading the as-is side ", "reading the to-be side ecommerce.bpmn", "comparing",
+     ["reading the as-is side ", "reading 1 input(s): ",
+      "reading the to-be side ecommerce.bpmn", "comparing",
       "writing "]),
     (["sample", "--cases", "20", "--out", "{out}/sample"],
      ["generating 20 case(s) (all) into "]),
@@ -176,7 +178,9 @@ def test_discover_compare_and_sample_report_their_stages(
         expected: list[str]) -> None:
     """discover and compare of a 1M-case log ran for minutes, and sample of a million cases
     for one, without a word on a terminal: long work shows its stages there (DESIGN's CLI
-    contract), in order, and stays quiet when piped."""
+    contract), in order, and stays quiet when piped. discover and compare read a log as
+    check does (since 2026-12-07): its reader's stage ('reading 1 input(s): ...') follows
+    theirs."""
     args = [a.format(log=sample, out=tmp_path) for a in command]
     piped = CliRunner().invoke(main, args)
     assert piped.exit_code == 0, (piped.output, piped.exception)
