@@ -95,9 +95,10 @@ def _refuse_text_beyond_bound(table: pa.Table, path: Path) -> None:
     16,000,000): the tool refused its own log of a valid CSV (20 notes of 900,000
     characters; 1,000 e-mail threads of 70,000), and a dictionary column (the tool's own
     `concept:name`), a view, a list or a struct of text was not measured at all."""
-    over = text_beyond_bound(table, path.stat().st_size)
+    per_column = held_by_column(table)  # (measured once, for both bounds)
+    over = text_beyond_bound(table, path.stat().st_size, per_column)
     if over is None:
-        _refuse_text_beyond_memory(table, path)
+        _refuse_text_beyond_memory(per_column, path)
         return
     from audit.ingest.sizes import MAX_EXPANSION, MAX_TEXT_FLOOR
 
@@ -112,9 +113,10 @@ def _refuse_text_beyond_bound(table: pa.Table, path: Path) -> None:
         "see docs/security.md)", file=path, field=name)
 
 
-def _refuse_text_beyond_memory(table: pa.Table, path: Path) -> None:
+def _refuse_text_beyond_memory(held: dict[str, int], path: Path) -> None:
     """InputError naming the column holding the most text where the table's text once
-    decoded (`held_text`, its columns added up) is more than the memory left
+    decoded (`held`, per column as `held_by_column` measures it, added up) is more than the
+    memory left
     (`available_memory`): its values made Python objects take that again at the least.
     The bound against the file's size (`max_log_text`) has no absolute cap: a Parquet log
     of 1 GB may hold 1 TB. Before, such a log was made Python objects until the memory ran
@@ -122,8 +124,6 @@ def _refuse_text_beyond_memory(table: pa.Table, path: Path) -> None:
     left = available_memory()
     if left is None:
         return
-    held = {name: sum(held_text(chunk) for chunk in column.chunks)
-            for name, column in zip(table.column_names, table.columns, strict=True)}
     total = sum(held.values())
     if total <= left:
         return
@@ -136,15 +136,24 @@ def _refuse_text_beyond_memory(table: pa.Table, path: Path) -> None:
         "objects; import it where more memory is free, or in parts", file=path, field=name)
 
 
-def text_beyond_bound(table: pa.Table, size: int) -> tuple[str, int, int, int] | None:
+def held_by_column(table: pa.Table) -> dict[str, int]:
+    """Per column of `table`, the bytes of text and binary values it holds once decoded
+    (`held_text` of its chunks)."""
+    return {name: sum(held_text(chunk) for chunk in column.chunks)
+            for name, column in zip(table.column_names, table.columns, strict=True)}
+
+
+def text_beyond_bound(table: pa.Table, size: int, held: dict[str, int] | None = None
+                      ) -> tuple[str, int, int, int] | None:
     """Where the text (and binary values) `table`'s columns hold once decoded, added up
-    (`held_text`), is more than `max_log_text(size)` of a file of `size` bytes: the column
-    holding the most, its bytes, the table's, and the bound; None where it is within."""
+    (`held`, else `held_by_column`), is more than `max_log_text(size)` of a file of `size`
+    bytes: the column holding the most, its bytes, the table's, and the bound; None where
+    it is within."""
     from audit.ingest.sizes import max_log_text
 
     bound = max_log_text(size)
-    held = {name: sum(held_text(chunk) for chunk in column.chunks)
-            for name, column in zip(table.column_names, table.columns, strict=True)}
+    if held is None:
+        held = held_by_column(table)
     total = sum(held.values())
     if total <= bound:
         return None
