@@ -113,6 +113,10 @@ CLASS_WORDS = {"new": "new", "still_open": "still open", "changed": "changed",
                "suppressed_in_new": "suppressed in NEW", "suppressed_in_old": "suppressed in OLD"}
 """Each class as the console names it."""
 
+NEW_CLASSES = ("new", "still_open", "changed", "suppressed_in_old", "not_comparable")
+"""The classes whose finding is NEW's (`not_comparable`: where its rule ran in NEW only), of
+which `RunDiff.waived_in_new` counts those NEW waives."""
+
 MONEY_CLASSES = ("new", "still_open", "changed", "resolved", "not_rejudged")
 """The classes whose money at risk the diff sums: of the first three NEW's findings (those
 NEW does not waive), of the last two OLD's (those OLD did not waive)."""
@@ -1333,9 +1337,36 @@ class RunDiff:
             entry = out.get(code)
             if entry is None:
                 entry = out[code] = {"name": row.finding["name"],
-                                     **dict.fromkeys(CLASSES, 0)}
+                                     **dict.fromkeys(CLASSES, 0), "waived_in_new": 0}
             entry[row.cls] += 1
+            if row.new_waived:
+                entry["waived_in_new"] += 1
         return {code: out[code] for code in sorted(out)}
+
+    def rule_waived_in_new(self) -> dict[str, dict[str, int]]:
+        """Per rule code, per class, its findings NEW waives (those of `waived_in_new`); a
+        rule or class with none is left out. Worked out once per diff, as `by_rule`."""
+        return self._rule_waived_in_new
+
+    @cached_property
+    def _rule_waived_in_new(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for row in self.rows:
+            if row.new_waived:
+                of_rule = out.setdefault(row.finding["rule"], {})
+                of_rule[row.cls] = of_rule.get(row.cls, 0) + 1
+        return out
+
+    def waived_in_new(self) -> dict[str, int]:
+        """Per class holding NEW's finding (`NEW_CLASSES`), its findings NEW waives: counted
+        in the class, as check lists them, but not among NEW's open findings (its summary's
+        `findings`), so that a class's count less these is what NEW's check counts."""
+        out = dict.fromkeys(NEW_CLASSES, 0)
+        for of_rule in self.rule_waived_in_new().values():
+            for cls, n in of_rule.items():
+                if cls in out:
+                    out[cls] += n
+        return out
 
     def still_open_with_changes(self) -> int:
         """The still-open findings whose fields of `COMPARED` differ between the runs, other
@@ -1507,6 +1538,7 @@ class RunDiff:
                 "waivers": self.waiver_changes(),
                 "waivers_ended": self.waivers_ended(),
                 "new_waived": self.new_waived(),
+                "waived_in_new": self.waived_in_new(),
                 "worse_in_new": self.worse_in_new(),
                 "waivers_unused_in_new": self.unused_waivers(),
                 "money_at_risk": self.money_at_risk(),
@@ -2152,24 +2184,33 @@ def summary_lines(diff: RunDiff) -> list[str]:
 
     old, new = diff.old, diff.new
     counts = diff.counts()
-    lines = [f"OLD {old.path}: clock {old.as_of.isoformat()}, "
-             f"{counted(len(old.findings), 'finding')}, "
+    waived = diff.waived_in_new()
+
+    def of_which(c: str) -> str:
+        """What a class's count holds: NEW's waived findings among it (counted apart from
+        the open ones, as check counts them), a still-open one's changes."""
+        parts = [f"{waived[c]} waived in NEW" + (" already" if c == "new" else "")
+                 if waived.get(c) else ""]
+        if c == "still_open":
+            parts += [f"{diff.still_open_with_changes()} with changes"
+                      if diff.still_open_with_changes() else "",
+                      f"{diff.still_open_aged()} aged only" if diff.still_open_aged() else ""]
+        shown_parts = [part for part in parts if part]
+        return f" (of which {', '.join(shown_parts)})" if shown_parts else ""
+
+    def findings_of(run: AuditRun) -> str:
+        """A run's findings as its check counts them: the open ones, and the waived apart."""
+        n_waived = sum(1 for finding in run.findings if finding.get("waived"))
+        return counted(len(run.findings) - n_waived, "finding") + (
+            f" and {n_waived:,} waived" if n_waived else "")
+
+    lines = [f"OLD {old.path}: clock {old.as_of.isoformat()}, {findings_of(old)}, "
              f"{counted(len(old.judged), 'case')} judged",
-             f"NEW {new.path}: clock {new.as_of.isoformat()}, "
-             f"{counted(len(new.findings), 'finding')}, "
+             f"NEW {new.path}: clock {new.as_of.isoformat()}, {findings_of(new)}, "
              f"{counted(len(new.judged), 'case')} judged",
              *run_id_lines(diff),
              "findings: " + ", ".join(
-                 f"{CLASS_WORDS[c]} {counts[c]}" + (
-                     " (of which " + ", ".join(part for part in (
-                         f"{diff.still_open_with_changes()} with changes"
-                         if diff.still_open_with_changes() else "",
-                         f"{diff.still_open_aged()} aged only"
-                         if diff.still_open_aged() else "") if part) + ")"
-                     if c == "still_open" and (diff.still_open_with_changes()
-                                               or diff.still_open_aged()) else
-                     f" (of which {diff.new_waived()} waived in NEW already)"
-                     if c == "new" and diff.new_waived() else "")
+                 f"{CLASS_WORDS[c]} {counts[c]}{of_which(c)}"
                  for c in CLASSES if counts[c] or c in ("new", "still_open", "changed",
                                                         "resolved"))]
     waivers = diff.waiver_changes()
@@ -2204,7 +2245,10 @@ def summary_lines(diff: RunDiff) -> list[str]:
             f" = NEW {shown(row['new'], currency)}" + ("" if row["adds_up"]
                                                        else " (does not add up)"))
     for code, row in diff.by_rule().items():
-        parts = [f"{CLASS_WORDS[c]} {row[c]}" for c in CLASSES if row[c]]
+        rule_waived = diff.rule_waived_in_new().get(code, {})
+        parts = [f"{CLASS_WORDS[c]} {row[c]}" + (
+            f" (of which {rule_waived[c]} waived in NEW)" if rule_waived.get(c) else "")
+            for c in CLASSES if row[c]]
         change = diff.versions.get(code)
         lines.append(f"  {code} {row['name']:<26} " + ", ".join(parts) + (
             "" if change is None else f" (rule logic version {change[0]} -> {change[1]})"))
