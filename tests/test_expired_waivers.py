@@ -113,8 +113,8 @@ def test_an_expired_waiver_is_told_with_the_findings_it_no_longer_waives(
     assert [(row[2], row[3], row[4]) for row in rows[head + 1:head + 6]] == statuses
     assert "<th class=\"num\">No longer waives</th>" in page
     shown = page.split("No longer waives</th>", 1)[1]
-    assert (f'<td>expired</td><td class="num">0</td><td class="num">{len(case_findings)}'
-            '</td>') in shown
+    assert ('<td><span class="words">expired</span></td><td class="num">0</td>'
+            f'<td class="num">{len(case_findings)}</td>') in shown
 
 
 def test_no_expired_waiver_no_warning(plain: dict[str, Any]) -> None:

@@ -151,7 +151,7 @@ def test_a_crashed_rule_is_shown_as_crashed_not_as_a_rule_that_found_nothing(
     html = (out / "report.html").read_text(encoding="utf-8")
     assert f"{rules - 1} of {rules} (1 crashed)" in html
     table = html.split('id="rule-table"', 1)[1].split("</table>", 1)[0]
-    sd001 = table.split("<code>SD001</code>", 1)[1].split("</tr>", 1)[0]
+    sd001 = table.split('<code class="rule-code">SD001</code>', 1)[1].split("</tr>", 1)[0]
     assert "crashed: not run" in sd001
     section = html.split('id="rule-SD001"', 1)[1].split("</section>", 1)[0]
     assert "No findings." not in section and "crashed and did not run" in section
