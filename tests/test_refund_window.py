@@ -240,8 +240,8 @@ def test_without_a_window_the_rule_is_told_not_configured_and_diff_does_not_reso
     assert rows[new]["note"] == told and rows[new]["status"] == "ran"
     assert f"EV008 {'outside-refund-window':<26} {told}: judged no case" in said
     html = (new / "report.html").read_text(encoding="utf-8")
-    assert (f'<td data-rule-status="EV008"><span title="{told}: judged no case">ran, not '
-            'configured</span></td>') in html
+    assert (f'<td data-rule-status="EV008"><span class="words" title="{told}: judged no '
+            'case">ran, not configured</span></td>') in html
     assert '<td data-rule-status="EV008">ran</td>' in (old / "report.html").read_text(
         encoding="utf-8")
     cells = {c.value for ws in openpyxl.load_workbook(new / "findings.xlsx").worksheets
