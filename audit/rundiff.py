@@ -418,8 +418,16 @@ def load_run(given: Path, which: str, read: list[bytes] | None = None) -> AuditR
         # reading, and the errors in its words, as `_checked` names them)
         document = _json_document(data, path, which)
         _refuse_lone_surrogates(document, path)
+    except RecursionError:  # (a value nested past the stack, read or skipped by msgspec)
+        raise InputError(_NESTED, file=path, field=which) from None
     del data  # (the bytes are no longer needed while the document is checked)
     return _checked(document, folder, path, which, sha256)
+
+
+_NESTED = "not a findings.json of refund-audit check: nested too deeply to be read"
+"""A findings.json holding a value nested past Python's stack (check writes none deeper
+than a few levels): msgspec and json both recurse, and a RecursionError was an internal
+error of diff, with its traceback."""
 
 
 def _json_document(data: bytes, path: Path, which: str) -> Any:
@@ -430,6 +438,8 @@ def _json_document(data: bytes, path: Path, which: str) -> Any:
     line and column."""
     try:
         return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise InputError(_NESTED, file=path, field=which) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not a findings.json of refund-audit check: not UTF-8 text (byte "
                          f"{exc.start})", file=path, field=which) from exc

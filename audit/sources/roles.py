@@ -405,7 +405,8 @@ def stored_history(raw: bytes, *, log: str) -> RoleHistory | None:
     one (a record another tool or version wrote: the log is then read as one without)."""
     try:
         record = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # (nested past the stack: before, the import of
+        # the log beside an export ended in an internal error and its traceback)
         return None
     if not isinstance(record, dict):
         return None
