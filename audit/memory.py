@@ -155,11 +155,13 @@ def return_free_memory() -> None:
 
 def available_memory(meminfo: Path = Path("/proc/meminfo"),
                      cgroup: Path = Path("/sys/fs/cgroup"),
-                     own: Path = Path("/proc/self/cgroup")) -> int | None:
+                     own: Path = Path("/proc/self/cgroup"),
+                     status: Path = Path("/proc/self/status")) -> int | None:
     """Bytes the process can still take before the system runs short: Linux's MemAvailable
     (`meminfo`), lowered to what a memory cgroup of the process allows beyond what it holds,
-    where one sets a limit (`cgroup_memory_left`); None where neither can be read (not
-    Linux)."""
+    where one sets a limit (`cgroup_memory_left`), and to what its address-space limit
+    allows beyond the address space it holds (`address_space_left`: `ulimit -v`); None
+    where none can be read (not Linux)."""
     found: list[int] = []
     try:
         for line in meminfo.read_text(encoding="ascii").splitlines():
@@ -167,10 +169,31 @@ def available_memory(meminfo: Path = Path("/proc/meminfo"),
                 found.append(int(line.split()[1]) * 1024)
     except (OSError, ValueError, IndexError):
         pass
-    left = cgroup_memory_left(cgroup, own)
-    if left is not None:
-        found.append(left)
+    for left in (cgroup_memory_left(cgroup, own), address_space_left(status)):
+        if left is not None:
+            found.append(left)
     return min(found) if found else None
+
+
+def address_space_left(status: Path = Path("/proc/self/status")) -> int | None:
+    """What the process's address-space limit (RLIMIT_AS, `ulimit -v`) allows beyond the
+    address space it holds (`VmSize` of `status`), at least 0; None where no limit is set
+    or either cannot be read. Past it an allocation fails (a MemoryError, or an internal
+    error of a library) though the system has memory to spare."""
+    try:
+        import resource
+    except ImportError:  # (not on Unix)
+        return None
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if limit == resource.RLIM_INFINITY:
+        return None
+    try:
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmSize:"):
+                return max(limit - int(line.split()[1]) * 1024, 0)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 UNLIMITED_V1 = 1 << 62

@@ -45,6 +45,7 @@ from audit.ingest.xes import (
     source_line,
     typed_column,
 )
+from audit.memory import available_memory
 from audit.safety import shown_on_one_line
 from audit.words import counted
 
@@ -157,6 +158,37 @@ def _encoding(path: Path) -> str:
 # --- JSON -------------------------------------------------------------------------------------
 
 
+JSON_CONTAINER_BYTES = 56
+"""The least memory an object or array of a JSON text takes once decoded (Python's empty
+list: 56 bytes; an empty dict: 64), not counting the pointer its holder keeps to it."""
+
+
+def _refuse_json_beyond_memory(path: Path, text: str) -> None:
+    """InputError where the objects and arrays of `text` (its `{` and `[`, counted without
+    parsing: those within strings too, an overcount) would take more than the memory left
+    (`available_memory`) once decoded, at `JSON_CONTAINER_BYTES` each: two or three bytes
+    of JSON (`{},`) decode to about 70 bytes of Python, and a .jsonocel.gz of 5.4 MB
+    (74 times compressed, under the gzip bound's 200) held 400 MB of JSON that would have
+    taken about 10 GB (before: a MemoryError traceback, or the system's out-of-memory
+    killer). A real OCEL log holds an object or array every 30 bytes or more (an event
+    with its relationships): its decoding took 12 times its text."""
+    left = available_memory()
+    if left is None:
+        return
+    containers = text.count("{") + text.count("[")
+    need = containers * JSON_CONTAINER_BYTES
+    if need <= left:
+        return
+    gib = 1 << 30
+    raise InputError(
+        f"its {len(text):,} characters of JSON hold {containers:,} objects and arrays, "
+        f"whose reading needs at least {need / gib:.1f} GiB of memory more "
+        f"({JSON_CONTAINER_BYTES} bytes each at the least), but {left / gib:.1f} GiB is "
+        "available: refused before they are decoded (a few MB of gzip can hold hundreds of "
+        "MB of JSON; see docs/security.md); import it where more memory is free",
+        file=path)
+
+
 def _read_json(path: Path, chosen: str | None) -> _Log:
     data = b""
     try:
@@ -165,6 +197,7 @@ def _read_json(path: Path, chosen: str | None) -> _Log:
         # Decoded strictly (json.loads of bytes would let encoded surrogates through).
         text = data.decode(json.detect_encoding(data))
         data = b""
+        _refuse_json_beyond_memory(path, text)
         document = loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(

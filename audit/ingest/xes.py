@@ -41,6 +41,8 @@ GZIP_FREE = 64 << 20
 """Decompressed bytes read before `GZIP_MOST_RATIO` is checked: a small file's ratio is no
 risk, whatever it is."""
 _CHUNK = 1 << 20
+_MEMORY_STEP = 64 << 20
+"""Decompressed bytes read whole between two looks at the memory left (`_BoundedGzip`)."""
 # A prolog (XML declaration, comments, processing instructions) this long is not a real log;
 # bounding it keeps the DTD scan from buffering an arbitrarily large file.
 _PROLOG_LIMIT = 4 << 20
@@ -118,12 +120,35 @@ class _BoundedGzip(RawIOBase):
         return n
 
     def readall(self) -> bytes:
-        """The rest, read `_CHUNK` bytes at a time (RawIOBase's reads 8 KiB at a time)."""
+        """The rest, read `_CHUNK` bytes at a time (RawIOBase's reads 8 KiB at a time), as
+        a reader that holds the file whole reads it (OCEL JSON): refused (InputError naming
+        the file) once the bytes read, which are joined into one copy of them at the end,
+        are more than the memory left (`available_memory`, looked at every
+        `_MEMORY_STEP` bytes). The ratio bound lets 50 MB of gzip of a real log's ratio
+        hold 2 to 10 GB: before, read whole, then copied, until the memory ran out."""
         parts = []
         buffer = bytearray(_CHUNK)
+        held = looked = 0
         while n := self.readinto(buffer):
             parts.append(bytes(memoryview(buffer)[:n]))
+            held += n
+            if held - looked >= _MEMORY_STEP:
+                looked = held
+                self._refuse_beyond_memory(held)
         return b"".join(parts)
+
+    def _refuse_beyond_memory(self, held: int) -> None:
+        from audit.memory import available_memory
+
+        left = available_memory()
+        if left is None or held <= left:
+            return
+        gib = 1 << 30
+        raise InputError(
+            f"decompresses to more than the memory available: {held:,} bytes from the first "
+            f"{self._file.tell():,}, held whole and then copied once, but {left / gib:.1f} "
+            "GiB is available: refused before it is held whole; import it where more memory "
+            "is free", file=self._path)
 
     def close(self) -> None:
         try:

@@ -1,0 +1,125 @@
+"""An OCEL JSON log is read whole: its JSON decoded and, gzip-compressed, decompressed whole.
+Both are bounded against the memory left (`audit.memory.available_memory`), which the gzip
+ratio bound does not do: a few MB of gzip of a real log's ratio hold hundreds of MB of JSON
+whose objects take gigabytes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from audit.errors import InputError
+from audit.ingest import ocel, xes
+from audit.ingest.ocel import JSON_CONTAINER_BYTES, read_ocel
+from audit.memory import address_space_left, available_memory
+
+MB = 1 << 20
+
+
+def _dense(path: Path, empties: int) -> Path:
+    """An OCEL 2.0 JSON log (gzip) of one event holding `empties` empty objects (`{},`:
+    three bytes, about 70 once decoded), with a line break every 40 so that it compresses
+    as a real log does, not as a bomb of one byte repeated."""
+    head = ('{"objectTypes": [{"name": "T", "attributes": []}], "eventTypes": [{"name": "A", '
+            '"attributes": []}], "objects": [{"id": "o1", "type": "T"}], "events": [{"id": '
+            '"e1", "type": "A", "time": "2026-01-01T00:00:00Z", "relationships": [{"objectId":'
+            ' "o1", "qualifier": ""}], "filler": [')
+    line = "{}," * 40 + "\n"
+    body = line * (empties // 40)
+    with gzip.open(path, "wt", encoding="utf-8") as stream:
+        stream.write(head + body + "{}]}]}")
+    return path
+
+
+def test_json_whose_objects_need_more_memory_than_is_left_is_refused_before_decoding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300,000 empty objects (0.9 MB of JSON, a few KB of gzip) need 16.8 MB at the least:
+    with 10 MB left, refused naming the file and the count, before they are decoded; with
+    20 MB left, read (the file's one event). Before, no bound: a 5.4 MB .jsonocel.gz of
+    400 MB of `{},` (74 times compressed, under GZIP_MOST_RATIO) ended in MemoryError, an
+    internal error, or took some 10 GB."""
+    path = _dense(tmp_path / "dense.jsonocel.gz", 300_000)
+    containers = 300_001 + 6 + 8  # (the filler's, its last one's too; the document's
+    # own objects; its arrays)
+    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    assert text.count("{") + text.count("[") == containers
+    assert containers * JSON_CONTAINER_BYTES > 10 * MB
+    # (raising=False: before the bound, the module held no such name to replace)
+    monkeypatch.setattr(ocel, "available_memory", lambda: 10 * MB, raising=False)
+    with pytest.raises(InputError) as caught:
+        read_ocel(path, "T")
+    assert str(caught.value) == (
+        f"{path}: its {len(text):,} characters of JSON hold {containers:,} objects and "
+        f"arrays, whose reading needs at least 0.0 GiB of memory more ({JSON_CONTAINER_BYTES}"
+        " bytes each at the least), but 0.0 GiB is available: refused before they are "
+        "decoded (a few MB of gzip can hold hundreds of MB of JSON; see docs/security.md); "
+        "import it where more memory is free")
+    monkeypatch.setattr(ocel, "available_memory", lambda: 20 * MB)
+    table = read_ocel(path, "T")
+    assert len(table.frame) == 1
+
+
+def test_a_real_ocel_json_log_is_read_where_its_memory_is_left(tmp_path: Path) -> None:
+    """A log of 2,000 events and their objects needs a few MB at the least: read with this
+    machine's memory as it is."""
+    document = {
+        "objectTypes": [{"name": "T", "attributes": []}],
+        "eventTypes": [{"name": "A", "attributes": []}],
+        "objects": [{"id": f"o{i}", "type": "T"} for i in range(2000)],
+        "events": [{"id": f"e{i}", "type": "A", "time": "2026-01-01T00:00:00Z",
+                    "relationships": [{"objectId": f"o{i}", "qualifier": ""}]}
+                   for i in range(2000)]}
+    path = tmp_path / "log.jsonocel"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert len(read_ocel(path, "T").frame) == 2000
+
+
+def test_gzip_read_whole_is_refused_once_it_passes_the_memory_left(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decompressed whole (an OCEL JSON's reading), the bytes read are joined into one copy
+    at the end: refused once they are more than the memory left, looked at every
+    `_MEMORY_STEP` bytes (here 1 MB, with 2 MB left), before the JSON is decoded. Before,
+    held whole and copied whatever the memory (the gzip ratio bound alone: 200 times)."""
+    path = _dense(tmp_path / "dense.jsonocel.gz", 2_000_000)  # (6 MB of JSON)
+    monkeypatch.setattr(xes, "_MEMORY_STEP", MB, raising=False)
+    import audit.memory
+
+    monkeypatch.setattr(audit.memory, "available_memory", lambda: 2 * MB)
+    monkeypatch.setattr(ocel, "available_memory", lambda: None, raising=False)
+    with pytest.raises(InputError) as caught:
+        read_ocel(path, "T")
+    message = str(caught.value)
+    assert message.startswith(f"{path}: decompresses to more than the memory available: ")
+    assert "held whole and then copied once, but 0.0 GiB is available" in message
+    read = int(message.split(": ")[2].split(" bytes")[0].replace(",", ""))
+    assert 2 * MB < read <= 3 * MB  # (the first look past the 2 MB left)
+
+
+def test_the_address_space_limit_lowers_the_memory_left(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """`ulimit -v`: an allocation past it fails though the system has memory to spare, so
+    the memory left is at most the limit less the address space held (VmSize)."""
+    import resource
+
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmPeak:\t 3000000 kB\nVmSize:\t 2000000 kB\n",
+                      encoding="ascii")
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (3_000_000 * 1024,
+                                                              resource.RLIM_INFINITY))
+    assert address_space_left(status) == 1_000_000 * 1024
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 9000000 kB\nMemAvailable: 8000000 kB\n", encoding="ascii")
+    assert available_memory(meminfo, tmp_path / "none", tmp_path / "none", status) == \
+        1_000_000 * 1024
+    status.write_text("VmSize:\t 4000000 kB\n", encoding="ascii")
+    assert address_space_left(status) == 0
+    assert address_space_left(tmp_path / "none") is None
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY,
+                                                              resource.RLIM_INFINITY))
+    assert address_space_left(status) is None
+    assert available_memory(meminfo, tmp_path / "none", tmp_path / "none", status) == \
+        8_000_000 * 1024
