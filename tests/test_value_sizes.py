@@ -470,6 +470,54 @@ def test_an_over_long_column_name_is_refused(tmp_path: Path, suffix: str) -> Non
     _import(source, tmp_path / "out.parquet")
 
 
+def _wide(source: Path, extra: int) -> None:
+    """A log of 3 events whose records have `extra` columns besides case, activity, time."""
+    names = ["case", "activity", "time", *(f"c{k}" for k in range(extra))]
+    rows = [[f"C{i}", "Receive refund request", f"2026-07-01T0{i}:00:00Z", *("x" * extra)]
+            for i in range(3)]
+    if source.suffix == ".csv":
+        with source.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([names, *rows])
+    elif source.suffix == ".parquet":
+        pd.DataFrame(rows, columns=names).to_parquet(source)
+    else:
+        events = "".join(
+            f'<trace><string key="concept:name" value="C{i}"/><event><string '
+            f'key="concept:name" value="a"/><date key="time:timestamp" '
+            f'value="2026-07-01T0{i}:00:00Z"/>'
+            + "".join(f'<string key="c{k}" value="x"/>' for k in range(extra))
+            + "</event></trace>\n" for i in range(3))
+        source.write_text(f'<?xml version="1.0"?>\n<log>\n{events}</log>\n',
+                          encoding="utf-8")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xes"])
+def test_a_file_of_more_columns_than_a_spreadsheet_holds_is_refused(
+        tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2.7 MB CSV of 200,003 columns and 3 rows did not finish its import in 120 s (each
+    column costs about a millisecond: 40,003 took 48 s). Now a file whose records have more
+    columns than `MAX_COLUMNS` (16,384, Excel's widest sheet) is refused, naming the count
+    and the first column past it (exit code 2); its import of 200,003 columns ends in 11 s.
+    The bound is lowered here to 40 so that the test is quick (its value is checked)."""
+    from audit.ingest import sizes
+
+    assert sizes.MAX_COLUMNS == 16_384
+    monkeypatch.setattr(sizes, "MAX_COLUMNS", 40, raising=False)
+    source = tmp_path / f"log{suffix}"
+    _wide(source, 38)  # (41 columns: case, activity, time and 38 more)
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {source}: 41 columns, more than the 40 of a "
+                                    "spreadsheet's widest sheet, which no real export "
+                                    "passes (column 41: ")
+    assert not (tmp_path / "out.parquet").exists()
+    # As many as the bound: imported.
+    source.unlink()
+    _wide(source, 37)
+    _import(source, tmp_path / "out.parquet")
+
+
 def test_a_field_alone_of_a_record_quarantined_whole_is_not_read(tmp_path: Path) -> None:
     """A Jira issue with an unreadable amount (a line of that field alone, its record read
     without it) and a reporter's name over the bound (the record quarantined whole): the

@@ -27,6 +27,7 @@ from audit.ingest.sizes import (
     cut_values,
     lengths_over,
     refuse_long_names,
+    refuse_many_columns,
     too_long_reason,
 )
 from audit.ingest.timestamps import SET_A_FORMAT, parse_timestamps
@@ -845,6 +846,7 @@ def normalise(raw: RawTable, mapping: Mapping, *, assume_tz: str | None) -> Norm
     if len(frame) == 0:
         raise InputError("no records to import (the file is empty or has only a header)",
                          file=file)
+    refuse_many_columns([str(c) for c in frame.columns], file)
     refuse_long_names([str(c) for c in frame.columns], file)
     resolved = resolve_columns([str(c) for c in frame.columns], mapping, file=file,
                                frame=frame)
