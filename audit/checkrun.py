@@ -1025,6 +1025,49 @@ class CheckRun:
                 per_rule[finding.name] = per_rule.get(finding.name, 0) + 1
         return len(cases), per_rule, sorted(cases)[:shown]
 
+    def refunded_above_charge(self) -> list[tuple[str, object, str, str, str, str, str]]:
+        """The payments a Stripe Dashboard payments export shows refunded above their Amount
+        (`ImportResult.above_charge`: its `Amount Refunded` line), by file and row: (file,
+        row, field, charge, amount refunded, amount charged, currency), the amounts as the
+        export and the log state them ('' where the log holds no purchase of the charge).
+        Money refunded beyond the charge, which Stripe never does: the export contradicts
+        itself, its total is not read and no rule judges it, so the check tells each, whether
+        or not another input itemises the refunds (before, a quarantine line and an import
+        note alone: no warning, nothing counted in the summary)."""
+        if "above_charge" in self.memo:
+            return list(self.memo["above_charge"])
+        lines = getattr(self.imported, "above_charge", None)
+        out: list[tuple[str, object, str, str, str, str, str]] = []
+        if lines is not None and not lines.empty:
+            log = self.imported.log
+            bought: dict[str, tuple[str, str]] = {}
+            if C.CHARGE_ID in log.columns and C.AMOUNT in log.columns:
+                # (the payment's own event, `stripe:<id>`, or its copy in a further case
+                # refunding it, `stripe:<id>@<case>`: not a refund of the charge)
+                charges = set(lines["charge"].tolist())
+                held = log[log[C.CHARGE_ID].astype(object).isin(charges).to_numpy(dtype=bool)]
+                currency = (held[C.CURRENCY] if C.CURRENCY in held.columns
+                            else pd.Series("", index=held.index))
+                for ident, amount, code in zip(held[C.EVENT_ID].astype(str).tolist(),
+                                               held[C.AMOUNT].tolist(),
+                                               currency.tolist(), strict=True):
+                    ident = ident.partition("@")[0].removeprefix("stripe:")
+                    if ident in charges and pd.notna(amount) and isinstance(code, str):
+                        bought.setdefault(ident, (
+                            f"{amount:.{minor_units(code)}f}" if code in CURRENCIES
+                            else f"{amount}", code))
+            ordered = lines.assign(_row=pd.to_numeric(lines["row"], errors="coerce")) \
+                .sort_values(["file", "_row"], kind="stable")
+            for file, row, name, charge, value in zip(
+                    ordered["file"].astype(str).tolist(), ordered["row"].tolist(),
+                    ordered["field"].astype(str).tolist(),
+                    ordered["charge"].astype(str).tolist(),
+                    ordered["value"].astype(str).tolist(), strict=True):
+                amount, code = bought.get(charge, ("", ""))
+                out.append((file, row, name, charge, value.strip(), amount, code))
+        self.memo["above_charge"] = out
+        return list(out)
+
     def refunds_in_no_case(self) -> tuple[int, str, str, object]:
         """The payments a Stripe Dashboard payments export shows refunded (an `Amount
         Refunded` line) that no case holds (no ticket names them and no input itemises
@@ -1291,6 +1334,23 @@ class CheckRun:
                        "Refunded lines name the payments); cases "
                        + ", ".join(_shown_id(c) for c in shown_cases)
                        + (f" and {more:,} more" if more else ""))
+        above = self.refunded_above_charge()
+        if above:
+            shown = above[:5]
+            more = len(above) - len(shown)
+            out.append(
+                f"{counted(len(above), 'payment', spec=',')} that a Stripe Dashboard payments "
+                f"export shows refunded above {'its' if len(above) == 1 else 'their'} Amount, "
+                "money refunded beyond the charge, which Stripe never refunds: the export "
+                "contradicts itself, the amount refunded is not read and no rule judges it; "
+                "compare the payment in Stripe with its refunds (the itemized balance change "
+                "report or the refunds CSV): " + "; ".join(
+                    f"{file} row {row} field {name}: {value}"
+                    + (f" {code} refunded of {amount} {code}" if amount else " refunded")
+                    + f" ({_shown_id(charge)})"
+                    for file, row, name, charge, value, amount, code in shown)
+                + (f"; and {more:,} more (the quarantine's Amount Refunded lines)"
+                   if more else ""))
         nowhere, charge, file, row = self.refunds_in_no_case()
         if nowhere:
             out.append(f"{counted(nowhere, 'payment', spec=',')} that a Stripe Dashboard "
@@ -1625,6 +1685,10 @@ class CheckRun:
             # others (missing, edited, of another import) are not counted.
             **self._earlier_summary(),
             "left_out": self.imported.left_out,
+            # The payments a Stripe Dashboard payments export shows refunded above their
+            # Amount (its Amount Refunded line: money refunded beyond the charge, no rule
+            # judges it; a warning names each), whether or not another input itemises them.
+            "refunded_above_charge": len(self.refunded_above_charge()),
             # Of `read`, the records read twice (same id, same content: exported twice, or
             # held by an input given before): dropped. read = imported + quarantined + these.
             "duplicates_dropped": self.imported.deduplicated,

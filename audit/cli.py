@@ -1437,6 +1437,11 @@ def _check_summary(run: Any) -> list[str]:
                      f"(an event less than conformance.running_for {window} before it, the "
                      "SOP not at an end): the SOP tasks after their last event are not due "
                      "yet, not skipped")
+    if summary.get("refunded_above_charge"):
+        lines.append(f"  refunded above the charge: "
+                     f"{counted(summary['refunded_above_charge'], 'payment', spec=',')} "
+                     "(a Stripe Dashboard payments export's Amount Refunded above the "
+                     "payment's Amount, judged by no rule: see the warning)")
     if summary["errors"]:
         lines.append(f"errors: {summary['errors']} rule(s) crashed (see findings.json): "
                      f"rules run {len(summary['by_rule']) - summary['errors']} of "

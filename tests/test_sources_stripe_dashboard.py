@@ -283,8 +283,11 @@ def test_a_check_tells_the_cases_whose_refunds_the_export_does_not_itemise(
     counts = alone["summary"]["by_rule"]  # type: ignore[index]
     assert (counts["EV003"]["findings"], counts["CF001"]["findings"]) == (129, 131)
     beside = _check(tmp_path / "beside", *tickets, export, EXPORTS / "stripe_refunds.csv")
-    assert not [w for w in beside["manifest"]["warnings"]  # type: ignore[index]
-                if "Dashboard" in w]
+    # (but the one of the sample's two payments refunded above their Amount, which the
+    # export states whatever input itemises the refunds: see the test below)
+    assert [w.split(", money")[0] for w in beside["manifest"]["warnings"]  # type: ignore[index]
+            if "Dashboard" in w] == [
+        "2 payments that a Stripe Dashboard payments export shows refunded above their Amount"]
     api = _check(tmp_path / "api", *tickets, EXPORTS / "stripe_charges.csv",
                  EXPORTS / "stripe_refunds.csv")
     assert [f for f in _findings(api) if f[0] != "EV006"] == _findings(beside)
@@ -638,3 +641,66 @@ def test_a_status_disagreeing_with_the_amount_refunded_is_accepted(tmp_path: Pat
             if "refunded in part or in full" in n] == [
         "unified_payments.csv: 3 payments refunded in part or in full (30.00 EUR; the first: "
         "row 2, ch_1)"]
+
+
+def test_a_check_warns_of_each_payment_refunded_above_its_amount(tmp_path: Path) -> None:
+    """A Dashboard payment whose Amount Refunded is above its Amount: money refunded beyond
+    the charge, which Stripe never refunds. Before, a quarantine line and an import note
+    alone: no warning, nothing counted, so beside the refunds CSV (which itemises the
+    refunds) nothing on the check's output said so. Now a `warning:` line names each such
+    payment by file, row and field, with both amounts, and the summary counts them
+    (`refunded_above_charge`, a console line), alone and beside the refunds CSV alike."""
+    export, _ = _as_dashboard_export(tmp_path / "unified_payments.csv")
+    with export.open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    # the sample's charges refunded beyond their amount (its refund-exceeds-charge cases)
+    # stay; one payment refunded in full is made three times its Amount
+    over = next(n for n, r in enumerate(rows) if n and r[14] == "Refunded")
+    rows[over][3] = f"{Decimal(rows[over][2]) * 3:.2f}"
+    with export.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    above = [(n + 1, r[0], r[3], r[2], r[4].upper()) for n, r in enumerate(rows)
+             if n and Decimal(r[3]) > Decimal(r[2])]
+    assert len(above) == 3 and (over + 1) in [a[0] for a in above]
+    policy = tmp_path / "policy.yaml"  # (the conformance rules left out: they need pm4py)
+    models = Path(__file__).resolve().parents[1] / "models"
+    policy.write_text((models / "policy.default.yaml").read_text(encoding="utf-8").replace(
+        "  ignore: []", "  ignore: [conformance]").replace(
+        ": ecommerce.bpmn", f": {models / 'ecommerce.bpmn'}").replace(
+        ": subscription.bpmn", f": {models / 'subscription.bpmn'}").replace(
+        ": offline.bpmn", f": {models / 'offline.bpmn'}"), encoding="utf-8")
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    for name, inputs in (("alone", [*tickets, export]),
+                         ("beside", [*tickets, export, EXPORTS / "stripe_refunds.csv"])):
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["check", *map(str, inputs), "--out", str(out),
+                                           "--policy", str(policy), "--fail-on", "never"])
+        assert result.exit_code == 0, result.output
+        document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+        assert document["summary"]["refunded_above_charge"] == 3
+        told = [w for w in document["manifest"]["warnings"]
+                if "shows refunded above their Amount" in w]
+        assert len(told) == 1, document["manifest"]["warnings"]
+        for row, charge, refunded, amount, currency in above:
+            assert (f"unified_payments.csv row {row} field Amount Refunded: {refunded} "
+                    f"{currency} refunded of {amount} {currency} ({charge})") in told[0]
+        lines = result.output.splitlines()
+        assert f"warning: {told[0]}" in lines
+        assert ("  refunded above the charge: 3 payments (a Stripe Dashboard payments "
+                "export's Amount Refunded above the payment's Amount, judged by no rule: see "
+                "the warning)") in lines
+    # a check of no such payment counts none and tells nothing
+    (tmp_path / "plain").mkdir()
+    plain, _ = _as_dashboard_export(tmp_path / "plain" / "unified_payments.csv")
+    with plain.open(encoding="utf-8") as handle:
+        kept = [r for n, r in enumerate(csv.reader(handle))
+                if not n or Decimal(r[3]) <= Decimal(r[2])]
+    with plain.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(kept)
+    result = CliRunner().invoke(main, ["check", *map(str, [*tickets, plain]), "--out",
+                                       str(tmp_path / "none"), "--policy", str(policy),
+                                       "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "none" / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["refunded_above_charge"] == 0
+    assert "refunded above" not in result.output

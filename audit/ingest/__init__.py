@@ -142,6 +142,13 @@ class ImportResult:
     payments.REFUND_NOT_ITEMISED`), by the payment they are of (texts: `charge`, from the
     line's hint, not its reason; `file`, `row`): the check tells the cases holding such a
     payment, and the payments no case holds. None where none, or before correlation."""
+    above_charge: pd.DataFrame | None = None
+    """The quarantine lines of a Stripe Dashboard payment whose `Amount Refunded` is above its
+    `Amount` (`audit.sources.payments.REFUNDED_ABOVE_CHARGE`: money refunded beyond the
+    charge, which the export states and no rule judges), by the payment they are of (texts:
+    `charge`, from the line's hint; `file`, `row`, `field`, `value`): the check warns of
+    each and counts them, whether or not another input itemises the refunds. None where
+    none, or before correlation."""
     restated: np.ndarray | None = None
     """Per event of `log`, where a canonical log's events of exports were taken back as
     their records stated them to be correlated again (`audit.correlate.restated`): the

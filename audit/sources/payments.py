@@ -898,6 +898,12 @@ REFUND_NOT_ITEMISED = "the payments export gives the total refunded, not the ref
 tells the cases whose refunds no input itemises (`CheckRun.refunds_not_itemised`)."""
 
 
+REFUNDED_ABOVE_CHARGE = "which Stripe never refunds (at most the amount charged)"
+"""What the reason of a Dashboard payment's `Amount Refunded` above its `Amount` says, by
+which the import keeps its line (`ImportResult.above_charge`) and `check` warns of the money
+refunded beyond the charge and counts the payments (`summary.refunded_above_charge`)."""
+
+
 def stripe_payments_created(header: Collection[str]) -> str | None:
     """The created time's column of a Dashboard export's header (`Created date (UTC)`,
     `Created (UTC)`, or one naming another zone), the first; None where it has none."""
@@ -943,8 +949,8 @@ def _refund_contradicts(refunded: Decimal, amount: Decimal, currency: str,
     if refunded <= amount:
         return None
     return (f"{money(refunded)} {currency} refunded of payment {charge}: more than its "
-            f"Amount, {money(amount)} {currency}, which Stripe never refunds (at most the "
-            "amount charged): the export contradicts itself, and which of the two is wrong "
+            f"Amount, {money(amount)} {currency}, {REFUNDED_ABOVE_CHARGE}: the export "
+            "contradicts itself, and which of the two is wrong "
             "is not guessed; the payment is read at its Amount, the amount refunded is not "
             f"read; {REFUND_NOT_ITEMISED}: read the refunds from the itemized balance change "
             "report or the refunds CSV beside it")

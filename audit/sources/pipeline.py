@@ -250,7 +250,7 @@ def _name_hinted_cases(result: ImportResult) -> None:
     either way, after the lines of a chargeback or dispute named by the charge they name are
     kept (`ImportResult.disputes`)."""
     hints, result.quarantine_hints = result.quarantine_hints, None
-    result.disputes = result.not_itemised = None
+    result.disputes = result.not_itemised = result.above_charge = None
     if hints is None or result.quarantine.empty:
         return
     # A Dashboard payment's refunded total, by the payment its line's hint names (before,
@@ -265,6 +265,19 @@ def _name_hinted_cases(result: ImportResult) -> None:
             "charge": hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object)[totals].astype(str),
             "file": result.quarantine["file"].to_numpy(dtype=object)[totals].astype(str),
             "row": result.quarantine["row"].to_numpy(dtype=object)[totals]})
+    # A Dashboard payment refunded above its Amount: kept apart from the totals above, since
+    # the check tells it whether or not another input itemises the refunds (before, a line
+    # and an import note alone, no warning, nothing counted)
+    from audit.sources.payments import REFUNDED_ABOVE_CHARGE
+
+    above = (result.quarantine["reason"].astype(str).str.contains(
+        REFUNDED_ABOVE_CHARGE, regex=False).to_numpy(dtype=bool)
+        & (hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object) != ""))
+    if above.any():
+        result.above_charge = pd.DataFrame({
+            "charge": hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object)[above].astype(str),
+            **{name: result.quarantine[name].to_numpy(dtype=object)[above]
+               for name in ("file", "row", "field", "value")}})
     cases = result.quarantine["case"].astype(object).fillna("").to_numpy(copy=True)
     unnamed = cases == ""
     open_lines = unnamed.copy()  # (the lines whose case is still to be looked for)
