@@ -576,19 +576,24 @@ def import_(settings: Settings, sources: tuple[Path, ...], named: tuple[str, ...
         f"{beside['correlation problems'].name} import writes (or removes) beside it")
     columns = load_mapping(mapping) if mapping else Mapping()
     _warn_zone_override(columns, assume_tz)
+    config = load_sources_config(config_path)
     with using(settings.progress()) as progress:
         result = import_and_correlate(
             inputs, mapping=columns,
             assume_tz=assume_tz, encoding=encoding, object_type=object_type,
-            follow_o2o=follow_o2o, sources_config=load_sources_config(config_path),
+            follow_o2o=follow_o2o, sources_config=config,
             format_hint=NAME_ITS_FORMAT)
         progress.stage(f"writing {out}")
         # (the staging folders an import or a check killed while writing left beside the
         # log, of a process of this machine that has ended: removed and named, as check
         # and the demo remove those in --out; before, only a later check or demo did)
         stale, left = clear_stale_staging(out.parent)
+        # (the mapping and sources file recorded by the bytes read: before, hashed again
+        # once the import was done)
         written = write_import(result, out, import_options(
-            fmt, assume_tz, encoding, object_type, mapping, config_path,
+            fmt, assume_tz, encoding, object_type,
+            None if mapping is None else (mapping, columns.sha256),
+            None if config_path is None else (config_path, config.sha256),
             follow_o2o=follow_o2o))
         progress.done()
     for line in result.summary_lines():
@@ -1824,8 +1829,8 @@ def discover(settings: Settings, log_path: Path, miner: str, noise: float | None
         written, removed = write_staged(
             out, lambda staging: list(write_discovery(
                 result, log, staging, source=source, imported=imported, read=read,
-                policy=None if policy_path is None else {
-                    "file": policy_path.name, "sha256": sha256_of(policy_path)},
+                policy=None if policy is None or policy_path is None else {
+                    "file": policy_path.name, "sha256": policy.sha256},
                 files=reading.files(exports_among(imported))).values()),
             earlier=lambda folder: reports_in(folder, DISCOVER_FILES))
         progress.done()
@@ -1874,26 +1879,26 @@ class ImportReading:
     def sources_config_entry(self, *, as_given: bool = False) -> dict[str, Any] | None:
         """The sources file given, `{file, sha256}`: check's manifest records the path as
         given (`as_given`), discovery.json and compare.json its name, as they name the
-        policy and the mapping."""
-        from audit.digest import sha256_of
-
+        policy and the mapping; the sha256 of the bytes read (before, of the file hashed
+        again after the run: one edited in between was recorded by bytes not read)."""
         path = self.sources_config_path
-        if path is None:
+        if path is None or self.sources_config is None:
             return None
-        return {"file": str(path) if as_given else path.name, "sha256": sha256_of(path)}
+        return {"file": str(path) if as_given else path.name,
+                "sha256": self.sources_config.sha256}
 
     def files(self, exports: bool) -> dict[str, dict[str, Any] | None]:
         """discovery.json's and compare.json's `mapping` and `sources_config`: the files
         given, by name and sha256 (null where not given); the sources file `used` false
         where no input read was a source-system export (`exports`), as check's manifest
-        records it (`audit.runid.used_sources_config`)."""
-        from audit.digest import sha256_of
-
+        records it (`audit.runid.used_sources_config`). Each sha256 is of the bytes
+        read, as check's manifest records them (before, of the files hashed again once the
+        run was done)."""
         config = self.sources_config_entry()
         if config is not None and not exports:
             config["used"] = False
-        return {"mapping": None if self.mapping_path is None else {
-                    "file": self.mapping_path.name, "sha256": sha256_of(self.mapping_path)},
+        return {"mapping": None if self.mapping_path is None or self.columns is None else {
+                    "file": self.mapping_path.name, "sha256": self.columns.sha256},
                 "sources_config": config}
 
     def tell_not_used(self, notes: list[str], exports: bool) -> None:
@@ -2093,7 +2098,9 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
             out, lambda staging: list(write_comparison(
-                result, staging, {"policy": policy_path, **reading.files(exports)},
+                result, staging, {"policy": None if policy is None else {
+                    "file": policy_path.name, "sha256": policy.sha256},
+                    **reading.files(exports)},
                 reading=reading.given).values()),
             earlier=lambda folder: reports_in(folder, COMPARE_FILES))
         progress.done()

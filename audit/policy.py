@@ -8,7 +8,6 @@ unknown key or invalid value is an error that names the line.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import unicodedata
@@ -25,7 +24,7 @@ from audit import canonical as C
 from audit.currency import CURRENCIES
 from audit.errors import InputError
 from audit.findings import SEVERITIES
-from audit.yamlio import child, line_of, load_yaml
+from audit.yamlio import child, line_of, load_yaml, load_yaml_digest
 
 CONTROLS = ("purchase", "request", "evidence", "prorate", "approve", "second-approve", "reject",
             "pay", "pay-failed", "notify", "close", "other")
@@ -422,7 +421,8 @@ def _fraction(value: Any) -> float:
 
 def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None) -> Policy:
     """Read and check a policy file. `known_rules` says whether a rule reference resolves."""
-    data, node = load_yaml(path)
+    # (the digest of the bytes parsed: before, of a second read once they were checked)
+    data, node, digest = load_yaml_digest(path)
     r = _Reader(path, node)
     top = r.mapping(data, allowed=_TOP_KEYS)
     if not top:
@@ -661,5 +661,5 @@ def load_policy(path: Path, *, known_rules: Callable[[str], bool] | None = None)
                                     "amount_tolerance")
                           if top.get("amount_tolerance") is not None else None),
         source=str(path),
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256=digest,
     )

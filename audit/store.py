@@ -252,14 +252,20 @@ def _not_parquet(exc: Exception, out: Path) -> InputError:
 
 def import_options(fmt: str | None = None, assume_tz: str | None = None,
                    encoding: str | None = None, object_type: str | None = None,
-                   mapping: Path | None = None,
-                   sources_config: Path | None = None, *,
+                   mapping: Path | tuple[Path, str | None] | None = None,
+                   sources_config: Path | tuple[Path, str | None] | None = None, *,
                    follow_o2o: tuple[str, ...] = ()) -> dict[str, Any]:
     """How an import read its inputs, as its record keeps it: the options, and the mapping
     and sources config files given (None: none, or the bundled default) by name and sha256,
-    without folders: the log is the same wherever it was written from."""
-    def named(path: Path | None) -> dict[str, str] | None:
-        return None if path is None else {"file": path.name, "sha256": sha256_of(path)}
+    without folders: the log is the same wherever it was written from. A file given with
+    the sha256 of the bytes read, `(path, sha256)`, is recorded by it (the import's: a file
+    edited after it was read is recorded as read); a path alone is hashed here."""
+    def named(given: Path | tuple[Path, str | None] | None) -> dict[str, str | None] | None:
+        if given is None:
+            return None
+        if isinstance(given, tuple):
+            return {"file": given[0].name, "sha256": given[1]}
+        return {"file": given.name, "sha256": sha256_of(given)}
 
     options: dict[str, Any] = {"format": fmt, "assume_tz": assume_tz, "encoding": encoding,
                "object_type": object_type, "mapping": named(mapping),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +64,20 @@ def _expanded_size(node: yaml.Node) -> int:
 
 def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """(data, node tree) of a YAML file; InputError naming file and line on any problem."""
+    data, node, _ = load_yaml_digest(path)
+    return data, node
+
+
+def load_yaml_digest(path: Path) -> tuple[Any, yaml.Node | None, str]:
+    """(data, node tree, sha256) of a YAML file, the digest of the very bytes parsed: the
+    file is read once (before, a policy's, a mapping's and a sources file's sha256 was
+    taken by a read of its own, after the one parsed, so a file edited in between was
+    recorded by bytes that were not read); InputError as `load_yaml`'s."""
     try:
         data = path.read_bytes()
     except OSError as exc:  # (the path is named once, by `file`)
         raise InputError(f"cannot read: {exc.strerror or exc}", file=path) from exc
+    digest = hashlib.sha256(data).hexdigest()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:  # (Python's message named a position, not a line)
@@ -93,7 +104,7 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
                          line=line) from exc
     except RecursionError as exc:
         raise InputError("not valid YAML: nested too deeply", file=path) from exc
-    return data, node
+    return data, node, digest
 
 
 def child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:

@@ -8,7 +8,6 @@ are an error rather than a guess.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import yaml
 from audit import canonical as C
 from audit.errors import InputError
 from audit.ingest.timestamps import check_timestamp_format
-from audit.yamlio import child, line_of, load_yaml
+from audit.yamlio import child, line_of, load_yaml_digest
 
 # Candidate source names per canonical column, most specific first. Compared after lowercasing
 # and dropping everything but letters and digits, so "Case ID", "case_id" and "CaseId" are one.
@@ -133,11 +132,8 @@ class Mapping:
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file; errors name the file, line and key."""
-    data, node = load_yaml(path)
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from exc
+    # (the digest of the bytes parsed: before, of a second read after them)
+    data, node, digest = load_yaml_digest(path)
     if data is None:
         return Mapping(source=str(path), sha256=digest)
     if not isinstance(data, dict):

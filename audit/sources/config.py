@@ -15,7 +15,7 @@ import yaml
 
 from audit import canonical as C
 from audit.errors import InputError
-from audit.yamlio import child, line_of, load_yaml
+from audit.yamlio import child, line_of, load_yaml_digest
 
 TICKETING_SYSTEMS = ("zendesk", "jira", "servicenow")
 PAYMENT_SYSTEMS = ("stripe", "paypal", "adyen")
@@ -87,6 +87,9 @@ class SourcesConfig:
     ticket_to_charge: str = "order"
     case_id: str = "ticket"
     source: str | None = None
+    sha256: str | None = None
+    """The digest of the bytes read (a run records it beside the path): None where not
+    read from a file."""
 
     def channel_of(self, system: str) -> str | None:
         if system in self.ticketing:
@@ -115,7 +118,7 @@ _PAYMENT_KEYS = {"channel", "charge_activity", "refund_activity", "failed_refund
 def load_sources_config(path: Path | None = None) -> SourcesConfig:
     """Read a sources file (default: the bundled one); InputError names line and key."""
     path = path or default_sources_path()
-    data, node = load_yaml(path)
+    data, node, digest = load_yaml_digest(path)
     if not isinstance(data, dict):
         raise InputError("a sources file is a YAML mapping (ticketing:, payments:, ...)",
                          file=path)
@@ -297,4 +300,4 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
     case_id = str(correlation.get("case_id", "ticket"))
     if case_id != "ticket":
         raise fail("case_id must be 'ticket'", c_node, "correlation.case_id")
-    return SourcesConfig(ticketing, payments, ticket_to_charge, case_id, str(path))
+    return SourcesConfig(ticketing, payments, ticket_to_charge, case_id, str(path), digest)
