@@ -16,7 +16,7 @@ import pandas as pd
 from audit.csvtext import frame_csv
 from audit.digest import sha256_of
 from audit.errors import InputError
-from audit.ingest import ImportResult
+from audit.ingest import ImportResult, decoded_by_encoding
 from audit.ingest.csv_reader import _field_limit
 from audit.safety import is_formula, neutralise_frame, restored_cell
 from audit.sources.roles import ROLE_HISTORY_KEY, RoleHistory, history_json
@@ -314,8 +314,11 @@ def read_with(path: Path, imported: ImportResult,
     the --object-type alone that `compare` was given, and was not."""
     ocel = any(f.system == "ocel" for f in imported.files)
     not_applied = [] if ocel else [key for key in OCEL_OPTIONS if given.get(key)]
-    if given.get("encoding") and all(f.system in UNDECODED_SYSTEMS for f in imported.files):
-        not_applied.insert(0, "encoding")  # (before: recorded as in effect)
+    if given.get("encoding") and all(
+            f.system in UNDECODED_SYSTEMS or (f.path and not decoded_by_encoding(
+                Path(f.path), f.system)) for f in imported.files):
+        # (before: recorded as in effect; a Zendesk or Jira JSON export's until this)
+        not_applied.insert(0, "encoding")
     view: dict[str, Any] = {
         "options": reading_options({k: v for k, v in given.items() if k not in not_applied}),
         "not_applied": not_applied}

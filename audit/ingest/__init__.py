@@ -1254,6 +1254,49 @@ def refuse_undecodable_name(path: Path) -> None:
                          file=shown) from None
 
 
+JSON_EXPORTS = frozenset({"zendesk", "jira"})
+"""The exports always read as JSON (a ServiceNow export is JSON where it is a pull,
+`servicenow_json.is_json`): read as UTF-8, as JSON is exchanged (RFC 8259, section 8.1),
+never by --encoding."""
+
+
+def decoded_by_encoding(path: Path, fmt: str) -> bool:
+    """Whether --encoding decodes an input of format `fmt`: a CSV (a generic log, a CSV
+    export, a role history), not a JSON export (`JSON_EXPORTS`, a ServiceNow JSON pull),
+    nor an XES, OCEL or Parquet log, whose bytes state their own encoding."""
+    if fmt in JSON_EXPORTS or fmt in ("xes", "ocel", "parquet"):
+        return False
+    if fmt == "servicenow":
+        from audit.sources.servicenow_json import is_json
+
+        return not is_json(path)
+    return True
+
+
+def encoding_told(encoding: str, inputs: list[tuple[Path, str]], label_of: dict[Path, str]
+                  ) -> str | None:
+    """The import's note on --encoding where it decodes not every input read (`inputs`:
+    path and format): none of them (`not used`), or the CSVs only, naming the JSON exports
+    read as UTF-8 instead (the first three); None where it decodes every one. Before, a
+    Zendesk or Jira export given with --encoding was read as UTF-8 whatever it named, and
+    the run recorded the encoding as if applied, without a word."""
+    left = [(path, fmt) for path, fmt in inputs if not decoded_by_encoding(path, fmt)]
+    if not left:
+        return None
+    if len(left) == len(inputs):
+        return (f"--encoding {encoding}: no input is a CSV, the only kind it decodes (a "
+                "JSON export is read as UTF-8, as JSON is written; an XES, OCEL or Parquet "
+                "log states its own): not used")
+    json_read = [label_of[path] for path, fmt in left if fmt not in ("xes", "ocel", "parquet")]
+    if not json_read:
+        return None  # (the OCEL, XES and Parquet logs beside CSVs: as before, no note)
+    shown = ", ".join(json_read[:3]) + (f" and {len(json_read) - 3:,} more"
+                                        if len(json_read) > 3 else "")
+    return (f"--encoding {encoding} decodes the CSV inputs only: {shown} "
+            f"({'a JSON export' if len(json_read) == 1 else 'JSON exports'}) read as UTF-8, "
+            "as JSON is written, not by it")
+
+
 def import_sources(
     sources: list[tuple[Path, str | None]],
     *,
@@ -1301,6 +1344,7 @@ def import_sources(
     notes: list[str] = []
     role_histories = []
     events_in: list[tuple[Path, str]] = []
+    roles_in: list[tuple[Path, str]] = []  # (CSVs: --encoding decodes them)
     label_of = dict(zip((path for path, _ in sources),
                         input_labels(path for path, _ in sources), strict=True))
     detected: list[tuple[str, str, Path]] = []  # CSV files taken for an export by columns
@@ -1312,6 +1356,7 @@ def import_sources(
         if fmt == "roles":
             from audit.sources.roles import read_roles
 
+            roles_in.append((path, fmt))
             role_histories.append(read_roles(path, encoding=encoding,
                                              assume_tz=assume_tz))
             continue
@@ -1452,6 +1497,11 @@ def import_sources(
     if detected and mapping.source:  # (the per-file lines name each system; the note
         # matters where a --mapping was given and is not applied to these files)
         notes.append(detected_note(detected, mapping))
+    if encoding is not None:
+        # (the role histories are CSVs, decoded by it)
+        told = encoding_told(encoding, events_in + roles_in, label_of)
+        if told is not None:
+            notes.append(told)
     if object_type is not None and not any(fmt == "ocel" for _path, fmt in events_in):
         # (before: taken without a word, as if it had chosen the cases)
         notes.append(f"--object-type {object_type}: no input is an OCEL 2.0 log, the only "
