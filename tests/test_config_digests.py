@@ -98,7 +98,7 @@ def test_import_records_the_bytes_it_read(tmp_path: Path,
     assert result.exit_code == 0, result.output
     record = import_record(out)
     assert record is not None
-    options = record["options"] if "options" in record else record
+    options = record["options"]
     read = _read_digests(named, edited_once_read)
     assert options["mapping"]["sha256"] == read["mapping"]
     assert options["sources_config"]["sha256"] == read["sources_config"]
