@@ -1336,8 +1336,8 @@ class CheckRun:
                        + (f" and {more:,} more" if more else ""))
         above = self.refunded_above_charge()
         if above:
-            shown = above[:5]
-            more = len(above) - len(shown)
+            five = above[:5]
+            more = len(above) - len(five)
             out.append(
                 f"{counted(len(above), 'payment', spec=',')} that a Stripe Dashboard payments "
                 f"export shows refunded above {'its' if len(above) == 1 else 'their'} Amount, "
@@ -1348,7 +1348,7 @@ class CheckRun:
                     f"{file} row {row} field {name}: {value}"
                     + (f" {code} refunded of {amount} {code}" if amount else " refunded")
                     + f" ({_shown_id(charge)})"
-                    for file, row, name, charge, value, amount, code in shown)
+                    for file, row, name, charge, value, amount, code in five)
                 + (f"; and {more:,} more (the quarantine's Amount Refunded lines)"
                    if more else ""))
         nowhere, charge, file, row = self.refunds_in_no_case()

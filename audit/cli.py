@@ -2098,7 +2098,7 @@ def compare(settings: Settings, as_is: Path, to_be: Path, out: Path,
         # (through a staging folder, moved in all or none: `write_staged`)
         written, removed = write_staged(
             out, lambda staging: list(write_comparison(
-                result, staging, {"policy": None if policy is None else {
+                result, staging, {"policy": None if policy is None or policy_path is None else {
                     "file": policy_path.name, "sha256": policy.sha256},
                     **reading.files(exports)},
                 reading=reading.given).values()),

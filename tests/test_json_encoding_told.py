@@ -53,7 +53,7 @@ def test_read_with_lists_the_encoding_of_a_json_export_as_not_applied() -> None:
     given = {"encoding": "cp1252"}
     for export, applied in ((ZENDESK, False), (JIRA, False),
                             (EXPORTS / "servicenow_sys_audit.csv", True)):
-        imported = import_sources([(export, None)], **given)
+        imported = import_sources([(export, None)], encoding=given["encoding"])
         read = read_with(export, imported, given)
         assert read["not_applied"] == ([] if applied else ["encoding"]), (export, read)
         assert read["options"]["encoding"] == ("cp1252" if applied else None)

@@ -1499,9 +1499,9 @@ def import_sources(
         notes.append(detected_note(detected, mapping))
     if encoding is not None:
         # (the role histories are CSVs, decoded by it)
-        told = encoding_told(encoding, events_in + roles_in, label_of)
-        if told is not None:
-            notes.append(told)
+        unapplied = encoding_told(encoding, events_in + roles_in, label_of)
+        if unapplied is not None:
+            notes.append(unapplied)
     if object_type is not None and not any(fmt == "ocel" for _path, fmt in events_in):
         # (before: taken without a word, as if it had chosen the cases)
         notes.append(f"--object-type {object_type}: no input is an OCEL 2.0 log, the only "
