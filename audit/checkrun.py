@@ -21,7 +21,14 @@ import pandas as pd
 
 from audit import __version__
 from audit import canonical as C
-from audit.currency import CURRENCIES, NO_CURRENCY, currency_key, minor_units, rounded
+from audit.currency import (
+    CURRENCIES,
+    NO_CURRENCY,
+    currency_key,
+    figure,
+    minor_units,
+    rounded,
+)
 from audit.digest import sha256_of
 from audit.engines import LOCAL, EngineSpec
 from audit.errors import InputError
@@ -1118,6 +1125,44 @@ class CheckRun:
         return [(code, names.get(code, code), len(cases[code]), sorted(cases[code])[:shown])
                 for code in _ABSENT if code in cases]
 
+    def paid_in_another_currency(self, shown: int = 5
+                                 ) -> tuple[int, dict[str, float], list[str]]:
+        """The cases instrument-mismatch (EV006, open) found paid, by a successful payout, in
+        another currency than the purchase it refunds: how many, what those payouts paid per
+        currency (the log at the clock; a payout stating no amount adds nothing), and the
+        first `shown` by case id. No finding puts such a payout at risk (a case's findings
+        are in its currency; EV006 states no amount where only the currency differs) and no
+        amount rule weighs it (they compare
+        amounts of one currency), so the money at risk does not count it (before, said
+        nowhere: 15,000 JPY paid on a 100 EUR approval, `money at risk: none`)."""
+        wanted: dict[str, str] = {}
+        for finding in self.result.findings:
+            if finding.rule != "EV006" or finding.waived:
+                continue
+            bought = finding.evidence.get("purchase_currency")
+            paid = str(finding.evidence.get("payout_currency") or "")
+            if isinstance(bought, str) and any(
+                    code.strip() and code.strip() != bought for code in paid.split(",")):
+                wanted[str(finding.case_id)] = bought
+        if not wanted:
+            return 0, {}, []
+        pay = self.policy.labels_for("pay")
+        log = self.log_at_clock()
+        sums: dict[str, float] = {}
+        if pay and C.CURRENCY in log.columns and C.AMOUNT in log.columns:
+            rows = (log[C.CASE].astype(str).isin(set(wanted)).to_numpy(dtype=bool)
+                    & log[C.ACTIVITY].isin(pay).to_numpy(dtype=bool))
+            paid = log.loc[rows, [C.CASE, C.AMOUNT, C.CURRENCY]
+                           + ([C.PAYMENT_STATUS] if C.PAYMENT_STATUS in log.columns else [])]
+            if C.PAYMENT_STATUS in paid.columns:
+                paid = paid[_done(paid[C.PAYMENT_STATUS])]
+            for case, amount, code in zip(paid[C.CASE].astype(str).tolist(),
+                                          paid[C.AMOUNT].tolist(),
+                                          paid[C.CURRENCY].tolist(), strict=True):
+                if (isinstance(code, str) and code != wanted[case] and pd.notna(amount)):
+                    sums[code] = sums.get(code, 0.0) + float(amount)
+        return len(wanted), dict(sorted(sums.items())), sorted(wanted)[:shown]
+
     def payouts_without_amount(self) -> tuple[int, int]:
         """(payouts, cases) that payout-without-amount (DQ003) found, not waived: money
         paid out that the money at risk cannot count."""
@@ -1369,6 +1414,23 @@ class CheckRun:
                        "check the quarantine's lines of "
                        + ", ".join(_shown_id(c) for c in shown)
                        + (f" and {more:,} more" if more else "") + " before escalating")
+        other, other_sums, other_cases = self.paid_in_another_currency()
+        if other:
+            more = other - len(other_cases)
+            figures = ", ".join(f"{figure(rounded(v, k), k)} {k}"
+                                for k, v in other_sums.items())
+            out.append(f"instrument-mismatch found {counted(other, 'case', spec=',')} paid in "
+                       "another currency than the purchase refunded"
+                       + (f" ({figures} paid so)" if figures else "")
+                       + ": the money at risk counts none of these payouts (no finding of "
+                       "these cases states their amount: a case's findings are in its own "
+                       "currency, and instrument-mismatch states none where only the "
+                       "currency differs) and no amount rule weighs them (amount-mismatch, "
+                       "payout-exceeds-approved and refund-exceeds-charge compare amounts "
+                       "of one currency); check what was paid against the approval in "
+                       "cases "
+                       + ", ".join(_shown_id(c) for c in other_cases)
+                       + (f" and {more:,} more" if more else ""))
         unpaid, unpaid_cases = self.payouts_without_amount()
         if unpaid:
             out.append(f"{counted(unpaid, 'successful payout', spec=',')} in "
