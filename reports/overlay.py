@@ -573,6 +573,11 @@ class SopGraph:
     collapsed), "runs" (pools read as one process: successions of the joined net's runs,
     interleavings included) or "pool flows" (pools read as one, their runs not explored: the
     sequence and message flows)."""
+    one_pool: str | None = None
+    """Where the file has several pools with a process and one was read without being named
+    (`BpmnModel.choice`): which, and why the pools were not read as one."""
+    other_pools: tuple[str, ...] = ()
+    """With `one_pool`: the names of the pools with a process left out of the drawing."""
 
 
 def sop_graph(model: BpmnModel) -> SopGraph:
@@ -600,11 +605,15 @@ def sop_graph(model: BpmnModel) -> SopGraph:
         if task.name not in lanes[lane]:
             lanes[lane].append(task.name)
     title = model.process_name or model.process_id
+    one_pool = model.choice
+    others = tuple(pool.name or pool.id for pool in model.pools
+                   if not pool.chosen and not pool.empty and not pool.missing
+                   ) if one_pool else ()
     follows = model.joined_soundness.follows if (
         model.joined and model.joined_soundness is not None) else None
     if follows is not None:
         return SopGraph(title, dict(lanes), sorted(follows.pairs), sorted(follows.starts),
-                        sorted(follows.ends), "runs")
+                        sorted(follows.ends), "runs", one_pool, others)
     out_flows: dict[str, list[str]] = defaultdict(list)
     # (Pools read as one process, their state space too large to explore: a message flow
     # goes on at its receiver, which waits for it, and the receiver's sequence flow in is
@@ -786,7 +795,7 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     flows = {(name[k], name[t]) for k in reachable for t in after_task[k]}
     ends = {name[k] for k in last & reachable}
     return SopGraph(title, dict(lanes), sorted(flows), sorted({name[t] for t in first}),
-                    sorted(ends), "pool flows" if model.joined else "flows")
+                    sorted(ends), "pool flows" if model.joined else "flows", one_pool, others)
 
 
 # --- DOT --------------------------------------------------------------------------------------
@@ -924,6 +933,18 @@ def arrows_text(sop: SopGraph) -> str:
             f"{counted}the SOP has no flow for{graded}")
 
 
+def one_pool_text(sop: SopGraph) -> str:
+    """The caption's sentence on a file of several pools of which one is drawn (read without
+    being named: `BpmnModel.choice`), or "" where the whole file is."""
+    if sop.one_pool is None:
+        return ""
+    others = ", ".join(f"'{name}'" for name in sop.other_pools)
+    left = (f"; the tasks of the other pools ({others}) are no tasks of this SOP: the cases "
+            "doing them are drawn with those tasks as not in the SOP") if others else ""
+    return (f" Only one pool of the SOP's file is drawn, as the checks read it: "
+            f"{sop.one_pool}{left}.")
+
+
 def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[DrawnGraph]:
     """sop-<channel>: the SOP of each judged channel with its conformance drawn on it."""
     from conformance.bpmn import read_bpmn
@@ -944,7 +965,7 @@ def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[
                    "in sync with the SOP, was skipped, inserted (events) or done out of "
                    "order, and in how many of the channel's cases it deviates. "
                    + scale_text(overlay.cases, caption_example(overlay))
-                   + arrows_text(sop))
+                   + arrows_text(sop) + one_pool_text(sop))
         if deviations.source == "findings":
             caption += " Deviations read from the CF findings."
         name = "sop-" + "".join(ch if ch.isalnum() or ch in "-_" else "_"

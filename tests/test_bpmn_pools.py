@@ -896,6 +896,65 @@ def test_check_judges_a_timeout_against_both_pools(tmp_path: Path) -> None:
     assert run.warnings() == []
 
 
+def timer_that_never_wins(tmp_path: Path) -> Path:
+    """Support sends 'approved' (starting Finance), waits for Finance's 'done', then for
+    'paid' or a timer: Finance sends 'paid' before 'done', so the message is always there
+    when Support waits and the timer's 'X' can never run. The joined net is unsound (dead
+    transitions): Support alone is read."""
+    return collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t"/>'
+        '<intermediateCatchEvent id="cd"><messageEventDefinition/></intermediateCatchEvent>'
+        '<eventBasedGateway id="g"/><intermediateCatchEvent id="w"><messageEventDefinition/>'
+        '</intermediateCatchEvent><intermediateCatchEvent id="tm"><timerEventDefinition/>'
+        '</intermediateCatchEvent>' + tasks("c", "x") + '<endEvent id="e1"/><endEvent id="e3"/>'
+        + flows("s1>a>t>cd>g>w>c>e1", "g>tm>x>e3"),
+        '<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("p")
+        + '<intermediateThrowEvent id="t2"/><endEvent id="e2"><messageEventDefinition/>'
+        '</endEvent>' + flows("s2>p>t2>e2"),
+        '<messageFlow id="m1" sourceRef="t" targetRef="s2"/>'
+        '<messageFlow id="m2" sourceRef="t2" targetRef="w"/>'
+        '<messageFlow id="m3" sourceRef="e2" targetRef="cd"/>')
+
+
+def test_the_sop_graph_of_one_pool_read_says_the_other_pools_are_left_out(
+        tmp_path: Path) -> None:
+    """A collaboration whose timer never wins is read as its pool with the most tasks: the
+    report's SOP graph draws Support alone, Finance's 'P' a box "not in the SOP". Its caption
+    says only one pool is drawn, why, and which pools are left out. Before, it said "Arrows
+    are the SOP's flows" as of a whole file: a designer read 'P' as a step missing from the
+    SOP, the warning saying otherwise only in the run's warnings. A file whose pools read as
+    one, or a single process, gets no such sentence."""
+    from audit.checkrun import run_check
+    from reports.overlay import overlay_graphs
+
+    sop = timer_that_never_wins(tmp_path)
+    assert read_bpmn(sop).process_id == "pA"
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(LOG_HEADER + "1,c1,A,2026-09-01T10:00:00Z,ecommerce\n"
+                   "2,c1,P,2026-09-01T11:00:00Z,ecommerce\n"
+                   "3,c1,C,2026-09-01T12:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY.replace("Review request", "A").replace("Pay refund", "P")
+                      .replace("Close ticket", "C").replace("Send rejection", "X"),
+                      encoding="utf-8")
+    [graph] = overlay_graphs(run_check([log], policy, sop=sop))
+    told = (" Only one pool of the SOP's file is drawn, as the checks read it: its pools "
+            "joined by message flows do not read as one process (2 transition(s) can never "
+            "fire: (silent step of 'g'), 'X'); so one pool is read: ")
+    assert told in graph.caption, graph.caption
+    assert graph.caption.endswith(
+        "read 'pA' (pool 'Support'), the one with the most tasks; the tasks of the other "
+        "pools ('Finance') are no tasks of this SOP: the cases doing them are drawn with "
+        "those tasks as not in the SOP."), graph.caption
+    log.write_text(LOG_HEADER + "1,c1,Review request,2026-09-01T10:00:00Z,ecommerce\n"
+                   "2,c1,Close ticket,2026-09-01T12:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY, encoding="utf-8")
+    [joined] = overlay_graphs(run_check([log], policy, sop=REFUND))
+    assert "Only one pool" not in joined.caption, joined.caption
+    [alone] = overlay_graphs(run_check([log], policy, sop=Path(f"{REFUND}#Customer Support")))
+    assert "Only one pool" not in alone.caption, alone.caption
+
+
 def refund_without_finance_start(tmp_path: Path, *, paid_back: bool) -> Path:
     """The refund collaboration with Finance drawn without a start event: 'refund approved'
     goes into the user task 'Pay refund', Finance's entry; `paid_back=False` also drops the
