@@ -42,7 +42,7 @@ How the BPMN constructs are read (the design is documented for users in models/R
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations, product
@@ -138,6 +138,8 @@ class Soundness:
     follows: Follows | None = field(default=None, compare=False, repr=False)
     """Where asked for (`check_soundness(..., follows=True)`) and the net is sound: its
     directly-follows relation, from the same reachability graph."""
+    dead: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """An unsound net explored whole: the names of its transitions no run fires."""
 
     @property
     def answer(self) -> Literal["yes", "no", "undecided"]:
@@ -1430,7 +1432,49 @@ def joined_failure(model: BpmnModel, *, max_states: int = MAX_SOUNDNESS_STATES
     assert conversion.net is not None
     # (With its directly-follows relation: the report's SOP graph draws it, `sop_graph`.)
     soundness = check_soundness(conversion.net, max_states=max_states, follows=True)
-    return _joined_unsound(model, soundness, max_states), soundness
+    why = _joined_unsound(model, soundness, max_states)
+    if why is not None and len(soundness.problems) == 1 and why == soundness.problems[0]:
+        # (Its only problem: steps no run takes, not a pool unsound on its own.)
+        lost = _races_never_won(model, conversion.net, soundness.dead)
+        if lost:
+            why = f"{lost} ({why})"
+    return why, soundness
+
+
+def _races_never_won(model: BpmnModel, net: WorkflowNet, dead: Sequence[str]) -> str:
+    """Where an unsound joined net's only problem is transitions that can never fire and some
+    are the branch of an event-based gateway taken before its messages came (a timer's): that
+    the branch never wins the race, the message always there first; "" otherwise."""
+    by_name = {t.name: t for t in net.transitions}
+    pre: dict[str, list[str]] = defaultdict(list)
+    for source, target in net.arcs:
+        pre[target].append(source)
+    told: list[str] = []
+    for name in dead:
+        transition = by_name.get(name)
+        gateway = model.gateways.get(transition.element or "") if transition else None
+        if gateway is None or gateway.kind != "event-based":
+            continue
+        places = pre[name]
+        if not any(p.startswith("p:unsent:") for p in places) or any(
+                p.startswith("p:message:") for p in places):
+            continue  # (not the branch taken where no message came)
+        received = {flow.target for flow in model.message_flows}
+        outs = [f.target for f in model.flows.values() if f.source == gateway.id]
+        branches = [b for b in outs if b not in received]
+        messages = ", ".join(f"'{m.name or m.id}'" for m in model.message_flows
+                             if m.target in outs)
+        events = [model.events[b] for b in branches if b in model.events]
+        what = (" or ".join(f"the timer '{e.name or e.id}'" if e.trigger == "timer"
+                            else f"the event '{e.name or e.id}'" for e in events)
+                or "the branch taken before a message")
+        shown = gateway.name or gateway.id
+        sentence = (f"{what} after the event-based gateway '{shown}' can never win: the "
+                    f"message it waits for there ({messages}) is always sent before a run reaches "
+                    f"'{shown}', so that branch never runs")
+        if sentence not in told:
+            told.append(sentence)
+    return "; ".join(told)
 
 
 def _joined_unsound(model: BpmnModel, soundness: Soundness, max_states: int) -> str | None:
@@ -1588,7 +1632,8 @@ def check_soundness(net: WorkflowNet, *, max_states: int = MAX_SOUNDNESS_STATES,
         more = f" and {len(dead) - 5} more" if len(dead) > 5 else ""
         problems.append(f"{len(dead)} transition(s) can never fire: {shown}{more}")
     if problems:
-        return Soundness("unsound", tuple(problems), len(states))
+        return Soundness("unsound", tuple(problems), len(states),
+                         dead=tuple(ix.names[t] for t in dead))
     return Soundness("sound", (), len(states),
                      _follows(edges, ix.labels, index[final]) if follows else None)
 

@@ -917,6 +917,30 @@ def timer_that_never_wins(tmp_path: Path) -> Path:
         '<messageFlow id="m3" sourceRef="e2" targetRef="cd"/>')
 
 
+def test_a_timer_that_never_wins_is_named_in_the_reason_one_pool_is_read(
+        tmp_path: Path) -> None:
+    """The joined net's only problem is steps no run takes: the timer's branch of 'g' (a
+    silent step) and 'X' after it. The reason one pool is read names the timer, the gateway
+    and the message that always comes first. Before, it said "2 transition(s) can never
+    fire: (silent step of 'g'), 'X'", which a designer could not tell was the timer."""
+    path = timer_that_never_wins(tmp_path)
+    joined = convert(_Reader(_Source.load(path)).read(None))
+    assert joined.net is not None
+    assert check_soundness(joined.net).problems == (
+        "2 transition(s) can never fire: (silent step of 'g'), 'X'",)
+    model = read_bpmn(path)
+    assert not model.joined and model.process_id == "pA"
+    assert model.choice is not None and model.choice.startswith(
+        "its pools joined by message flows do not read as one process (the timer 'tm' after "
+        "the event-based gateway 'g' can never win: the message it waits for there ('m2') is "
+        "always sent before a run reaches 'g', so that branch never runs (2 transition(s) can "
+        "never fire: (silent step of 'g'), 'X')); so one pool is read: "), model.choice
+    # A timer that can win (the message sent while Support waits) leaves the pools joined.
+    wins = tmp_path / "wins"
+    wins.mkdir()
+    assert read_bpmn(wait_for_paid_or_timeout(wins)).joined
+
+
 def test_the_sop_graph_of_one_pool_read_says_the_other_pools_are_left_out(
         tmp_path: Path) -> None:
     """A collaboration whose timer never wins is read as its pool with the most tasks: the
@@ -939,8 +963,8 @@ def test_the_sop_graph_of_one_pool_read_says_the_other_pools_are_left_out(
                       encoding="utf-8")
     [graph] = overlay_graphs(run_check([log], policy, sop=sop))
     told = (" Only one pool of the SOP's file is drawn, as the checks read it: its pools "
-            "joined by message flows do not read as one process (2 transition(s) can never "
-            "fire: (silent step of 'g'), 'X'); so one pool is read: ")
+            "joined by message flows do not read as one process (the timer 'tm' after the "
+            "event-based gateway 'g' can never win: ")
     assert told in graph.caption, graph.caption
     assert graph.caption.endswith(
         "read 'pA' (pool 'Support'), the one with the most tasks; the tasks of the other "
