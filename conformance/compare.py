@@ -1698,6 +1698,64 @@ def _channel_words(side: Side) -> str:
     return f", channel {kept.channel}: {kept.kept:,} of {kept.cases:,} cases"
 
 
+MAX_LISTED_EDGES = 40
+"""compare.md lists at most this many edges on one side only (compare.json lists all)."""
+
+
+def _one_side_edge_lines(result: Comparison) -> list[str]:
+    """compare.md's list of the directly-follows edges on one side only, under their count:
+    per side, those of the most cases first, each with its cases where its side is a log
+    ("4 of 141 cases, 2.8%") and, for an edge only in a model against a log, that no case
+    of the log took it: the SOP's paths never taken, and the log's paths the SOP has not.
+    Before, compare.md counted them only ("see the diff graph"): a designer asking which
+    paths of the SOP no case takes read them off a drawing of up to 150 edges."""
+    from reports.overlay import share_text
+
+    def end(name: str) -> str:
+        if name == START:
+            return "a case's start"
+        if name == END:
+            return "its end"
+        return f"'{markdown_text(name)}'"
+
+    lines: list[str] = []
+    for status, side, other in (("only-as-is", result.as_is, result.to_be),
+                                ("only-to-be", result.to_be, result.as_is)):
+        edges = [e for e in result.edges if e.status == status]
+        if not edges:
+            continue
+        as_is = status == "only-as-is"
+
+        def mine(e: DiffEdge, as_is: bool = as_is) -> Measure:
+            return e.as_is if as_is else e.to_be
+
+        edges.sort(key=lambda e: (-(mine(e).cases or 0), end(e.source), end(e.target)))
+        if side.kind == "model":
+            heading = (f"Only in the {side.role} model"
+                       + (f", taken by no case of the {other.role} log:"
+                          if other.kind == "log" else ":"))
+        else:
+            heading = f"Only in the {side.role} log:"
+        lines += ["", heading, ""]
+        for edge in edges[:MAX_LISTED_EDGES]:
+            measure = mine(edge)
+            text = f"- from {end(edge.source)} to {end(edge.target)}"
+            if measure.cases is not None and measure.of:
+                text += (f": {measure.cases:,} of {counted(measure.of, 'case', spec=',')}, "
+                         f"{share_text(measure.cases, measure.of)}")
+                if edge.via_left_out and as_is:
+                    # (as the diff graph labels it: the activities between its ends are not
+                    # in the to-be model)
+                    text += f", {edge.via_left_out:,} of them only via left-out steps"
+                if edge.meets_rule is False:
+                    text += ", below the rule a shift is told by"
+            lines.append(text)
+        if len(edges) > MAX_LISTED_EDGES:
+            lines.append(f"- and {len(edges) - MAX_LISTED_EDGES:,} more (compare.json lists "
+                         "all)")
+    return lines
+
+
 def comparison_markdown(result: Comparison) -> str:
     """compare.md: the sentences, as Markdown shows them as written (`markdown_text`)."""
     def describe(s: Side) -> str:
@@ -1726,6 +1784,7 @@ def comparison_markdown(result: Comparison) -> str:
                   + (f", {'all' if below == edges else f'{below:,} of them'} below the rule "
                      "a shift is told by (drawn dotted)" if below else "")
                   + ": see the diff graph."]
+        lines += _one_side_edge_lines(result)
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {markdown_text(n, own_code=True)}"
                                              for n in result.notes]

@@ -667,6 +667,56 @@ def test_the_count_of_edges_on_one_side_agrees_with_its_verb(tmp_path: Path) -> 
         in text
 
 
+XOR_A_B_OR_C = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <process id="p"><startEvent id="s"/><task id="a" name="A"/><exclusiveGateway id="g"/>
+    <task id="b" name="B"/><task id="c" name="C"/><exclusiveGateway id="j"/><endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
+    <sequenceFlow id="f2" sourceRef="a" targetRef="g"/>
+    <sequenceFlow id="f3" sourceRef="g" targetRef="b"/>
+    <sequenceFlow id="f4" sourceRef="g" targetRef="c"/>
+    <sequenceFlow id="f5" sourceRef="b" targetRef="j"/>
+    <sequenceFlow id="f6" sourceRef="c" targetRef="j"/>
+    <sequenceFlow id="f7" sourceRef="j" targetRef="e"/>
+  </process>
+</definitions>
+"""
+
+
+def test_compare_md_lists_the_sops_paths_never_taken_and_the_logs_paths_not_in_it(
+        tmp_path: Path) -> None:
+    """The SOP's branch to 'C' is never taken (A -> C, C -> end); two cases of five did B
+    before A (start -> B, B -> A, A -> end), paths the SOP does not have, one of them with
+    'D', not in the SOP, between B and A (as the diff graph says). compare.md lists
+    both under the count of edges on one side only, each path of the log with its cases.
+    Before, it said only "5 directly-follows edges ... occur on one side only: see the diff
+    graph": which SOP paths no case took was to be read off the drawing."""
+    model, log = tmp_path / "sop.bpmn", tmp_path / "log.csv"
+    model.write_text(XOR_A_B_OR_C, encoding="utf-8")
+    cases = {"c1": "AB", "c2": "AB", "c3": "AB", "c4": "BA", "c5": "BDA"}
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp\n" + "".join(
+        f"{case}{k},{case},{label},2026-09-01T1{k}:00:00Z\n"
+        for case, labels in cases.items() for k, label in enumerate(labels)), encoding="utf-8")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["compare", str(log), str(model), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    text = (out / "compare.md").read_text(encoding="utf-8")
+    listed = ("5 directly-follows edges (with a case's start and end) occur on one side only: "
+              "see the diff graph.\n\n"
+              "Only in the as-is log:\n\n"
+              "- from 'A' to its end: 2 of 5 cases, 40.0%\n"
+              "- from 'B' to 'A': 2 of 5 cases, 40.0%, 1 of them only via left-out steps\n"
+              "- from a case's start to 'B': 2 of 5 cases, 40.0%\n\n"
+              "Only in the to-be model, taken by no case of the as-is log:\n\n"
+              "- from 'A' to 'C'\n"
+              "- from 'C' to its end\n")
+    assert listed in text, text
+    document = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    never = sorted((e["source"], e["target"]) for e in document["edges"]
+                   if e["status"] == "only-to-be")
+    assert never == [("A", "C"), ("C", None)]
+
+
 def test_activities_spelt_otherwise_only_in_case_are_warned_of(clean_log: Path,
                                                                tmp_path: Path) -> None:
     """An SOP naming the task 'Approve Refund' against a log's 'Approve refund': compare
