@@ -959,7 +959,7 @@ def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[
         title = f"SOP {sop.title} — {overlay.channel}"
         fitness = row.get("fitness")
         caption = (f"The SOP of channel {overlay.channel} ({overlay.sop.name}) with the "
-                   f"{overlay.cases:,} judged cases on it"
+                   f"{overlay.cases:,} judged case{'' if overlay.cases == 1 else 's'} on it"
                    + (f" (fitness {fitness:.3f})" if isinstance(fitness, float) else "")
                    + ". Boxes are SOP tasks in their lanes: in how many cases each occurred "
                    "in sync with the SOP, was skipped, inserted (events) or done out of "

@@ -962,6 +962,9 @@ def test_the_sop_graph_of_one_pool_read_says_the_other_pools_are_left_out(
                       .replace("Close ticket", "C").replace("Send rejection", "X"),
                       encoding="utf-8")
     [graph] = overlay_graphs(run_check([log], policy, sop=sop))
+    # (one case: "the 1 judged case", where it read "the 1 judged cases")
+    assert graph.caption.startswith(
+        "The SOP of channel ecommerce (pools.bpmn) with the 1 judged case on it "), graph.caption
     told = (" Only one pool of the SOP's file is drawn, as the checks read it: its pools "
             "joined by message flows do not read as one process (the timer 'tm' after the "
             "event-based gateway 'g' can never win: ")
