@@ -367,9 +367,12 @@ def test_cases_on_one_receipt_are_taken_in_the_order_their_refunds_were_decided(
     later = _run(spec, as_of="2026-07-13T00:00Z")
     assert [(f.case_id, f.evidence["approved_not_paid"], f.timestamp) for f in first] == [
         ("B", True, "2026-07-05T11:00:00+00:00")]
+    # (timed at B's approval on 5 July, before A's payout: A told as approved then, not
+    # "already refunded (paid 10 July)", a payout 5 days after the finding's time)
     assert first[0].message == (
         "refund of 100.00 EUR approved and not paid on a reused receipt: receipt R-7 "
-        "already refunded in case A (paid 2026-07-10 12:00:00 UTC); held by 2 cases: A, B")
+        "already approved in case A (approved 2026-07-01 11:00:00 UTC, paid 2026-07-10 "
+        "12:00:00 UTC after this case's approval); held by 2 cases: A, B")
     assert [(f.case_id, f.evidence["approved_not_paid"], f.timestamp) for f in later] == [
         ("B", False, "2026-07-12T12:00:00+00:00")]
     assert later[0].evidence["earlier_cases"] == ["A"]

@@ -141,8 +141,10 @@ class ReceiptReused(Rule):
     `approved_not_paid` true. A case approved first and not paid leaves the refund paid on
     the receipt after it found (the payout is the harm: "already approved in case B
     (approved ..., not paid)"); an earlier case paid only after a found case's payout is
-    told as approved then ("approved ..., paid ... after this case's payout"), a found case
-    approved and not paid names the earlier ones as they stand at the clock; approvals
+    told as approved then ("approved ..., paid ... after this case's payout"), and so is one
+    paid only after a found case's approval where that case is approved and not paid
+    (found at its approval: "approved ..., paid ... after this case's approval", never
+    "already refunded" of a payout after the finding's time); approvals
     alone, none paid on the receipt, are no finding (nothing refunded yet). Partial returns:
     where the cases holding the receipt that hold a purchase (`Record store sale`, not
     failed, reversed or pending, stating an amount in its case's currency) all hold one of
@@ -325,7 +327,7 @@ class ReceiptReused(Rule):
                 return bool(paid_l[i]) and (pd.isna(then) or (
                     not pd.isna(at_l[i]) and at_l[i] <= then))
 
-            def named_at(i: int, then: Any) -> str:
+            def named_at(i: int, then: Any, own_point: str) -> str:
                 """An earlier case as a finding at `then` names it: paid, approved and not
                 paid, or approved before `then` and paid after it (ordered by when its
                 refund was decided, an earlier case may be paid after a later one)."""
@@ -335,7 +337,7 @@ class ReceiptReused(Rule):
                                else moment(decided_l[i]))
                             + ", paid " + ("at no stated time" if pd.isna(at_l[i])
                                            else moment(at_l[i]))
-                            + " after this case's payout)")
+                            + f" after this case's {own_point})")
                 return (f"{id_l[i]} (" + ("paid " if paid_l[i] else "approved ")
                         + ("at no stated time" if pd.isna(at_l[i]) else moment(at_l[i]))
                         + ("" if paid_l[i] else ", not paid") + ")")
@@ -381,11 +383,12 @@ class ReceiptReused(Rule):
                         continue  # (a partial return: the receipts' sale not passed)
                     part = min(amount, excess)
                 written = written_of[users[k]]
-                # (a paid case is told as at its payout: an earlier case paid only after
-                # it was approved, not yet refunded, then; one approved and not paid as at
-                # the clock: the payment to stop, the earlier cases paid by now refunded)
-                then = at_l[users[k]] if paid_l[users[k]] else pd.NaT
-                shown = [named_at(i, then) for i in users[:min(k, CASES_NAMED)]]
+                # (a case is told as at its finding's time, its payout or, approved and not
+                # paid, its approval: an earlier case paid only after it was approved, not
+                # yet refunded, then)
+                then = at_l[users[k]]
+                own_point = "payout" if paid_l[users[k]] else "approval"
+                shown = [named_at(i, then, own_point) for i in users[:min(k, CASES_NAMED)]]
                 earlier_paid = [paid_by(i, then) for i in users[:k]]
                 how = ("refunded" if all(earlier_paid) else
                        "approved" if not any(earlier_paid) else "refunded or approved")
