@@ -116,7 +116,8 @@ def test_a_wait_in_a_message_reads_in_words_and_its_evidence_in_iso_8601(
     finding = _found(log, "EV003", policy_for, as_of="2026-10-15T00:00:00Z")["C1"]
     assert finding.message == ("approved on 2026-09-30 12:56:06 UTC, still not paid after "
                                "14d 11h 3m 54s")
-    assert finding.evidence == {"approvals_last_time": "2026-09-30T12:56:06+00:00",
+    assert finding.evidence == {"approved_at": "2026-09-30T12:56:06+00:00",
+                                "approval_eid": "C1-04",
                                 "waiting": "P14DT11H3M54S"}
 
 

@@ -249,18 +249,19 @@ def test_the_work_duplicate_refund_and_refund_exceeds_charge_share_is_done_once(
 
 def test_the_rules_sharing_work_are_one_unit_taken_first() -> None:
     """`engine._units`: duplicate-refund and refund-exceeds-charge, which read each other's
-    shared work, are one unit, the first taken; receipt-reused, whose shared work (the
-    receipts held, read by the check's warning too) is its own, the next; every other rule
-    a unit of its own, in the catalogue's order."""
+    shared work, are one unit, the first taken; receipt-reused and approved-not-paid, which
+    reads receipt-reused's findings (an approval on a reused receipt is not to be paid),
+    the next; every other rule a unit of its own, in the catalogue's order."""
     from audit.rules import default_rules
 
     rules = list(default_rules())
     shared = [i for i, rule in enumerate(rules) if rule.family != "CF"]
     units = [[rules[i].code for i in unit] for unit in engine._units(rules, shared)]
     assert units[0] == ["DU001", "EV005"]
-    assert units[1] == ["DU002"]
-    assert [unit for unit in units[2:]] == [[rules[i].code] for i in shared
-                                            if rules[i].code not in ("DU001", "EV005", "DU002")]
+    assert units[1] == ["DU002", "EV003"]
+    assert [unit for unit in units[2:]] == [
+        [rules[i].code] for i in shared
+        if rules[i].code not in ("DU001", "EV005", "DU002", "EV003")]
 
 
 def test_a_crash_in_the_shared_work_is_the_reading_rules_error_not_the_runs(

@@ -185,6 +185,15 @@ LOGIC_VERSIONS = (
     "in its evidence, true; an approval withdrawn by a rejection, or a case closed after "
     "it unpaid, is none), and a refund paid after such an approval as a reuse of it "
     "(before, both were no finding); every finding's evidence holds `approved_not_paid`.",
+    "EV003 was raised to 2 when it came to judge a case by its approvals in force, as "
+    "EV001 and DU002 read them (from the first approval not withdrawn by a rejection nor "
+    "ended by a close the refund was asked for again after): before, only a rejection "
+    "withdrew one (a case approved, closed and asked for again, undecided, was found, and "
+    "the ended approvals were cited and counted in its amount at risk). The grace still "
+    "runs from the last approval in force. Its evidence names it (`approved_at`, before "
+    "`approvals_last_time`; `approval_eid`), and where DU002 finds the case approved and "
+    "not paid on a reused receipt the message says the payment is not to be made "
+    "(`receipt_reused_before`).",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

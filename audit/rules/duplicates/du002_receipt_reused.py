@@ -219,7 +219,10 @@ class ReceiptReused(Rule):
     the sale's purchase (see above). A case with a receipt not yet paid nor approved (in
     progress, or rejected) is named in another case's finding only. A case approved and not
     paid is found by this rule at once (no grace: the approval decided the payment) and by
-    `approved-not-paid` once its grace has passed.
+    `approved-not-paid` once its grace has passed, whose message then tells that this rule
+    found the receipt reused and that the payment is not to be made (its evidence's
+    `receipt_reused_before` naming the earlier cases), not a wait to pay: the approval in
+    force is still to be withdrawn.
 
     References:
     ACFE fraud tree: cash register disbursement schemes (fictitious refunds).
@@ -234,6 +237,12 @@ class ReceiptReused(Rule):
     summary = "One store receipt refunded in two or more cases"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
+        # (computed once per run, approved-not-paid reading them too: the facts' own
+        # findings, not copies, as refund-exceeds-charge shares its own)
+        return list(reused_findings(facts))
+
+    def _check(self, facts: CaseFacts) -> list[Finding]:
+        """The findings (`reused_findings`)."""
         held = receipts_held(facts)
         holding = held.holding
         # (read before the return where no receipt is shared: the reads traced on the
@@ -507,6 +516,23 @@ class Held:
     """The positions of the cases holding a generic key (held by more cases), sorted."""
     generic_keys: tuple[str, ...]
     """Those keys, sorted."""
+
+
+FOUND = "shared:receipt-reused:found"
+"""The key `reused_findings` is cached under in the facts (`CaseFacts.shared`)."""
+
+
+def reused_findings(facts: CaseFacts) -> list[Finding]:
+    """receipt-reused's findings on `facts`, computed once per run (the facts keep them):
+    approved-not-paid reads which of its cases this rule finds approved and not paid on a
+    reused receipt (the payment not to be made), and the rule's check returns them. Not to
+    be changed."""
+    return cast(list[Finding], facts.shared(FOUND))
+
+
+@shared_work(FOUND)
+def _reused_findings(facts: CaseFacts) -> list[Finding]:
+    return ReceiptReused()._check(facts)
 
 
 HELD = "shared:receipt-reused:held"

@@ -1,19 +1,41 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from audit import canonical as C
 from audit.canonical import elapsed
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
+from audit.rules.evidence.ev001_missing_evidence import standing_approvals
 from audit.rules.facts import CaseFacts
+from audit.words import counted
 
 
 class ApprovedNotPaid(Rule):
     """What it checks:
-    A refund was approved, not rejected since, and has no successful payout although the
-    grace period after its last approval has passed at the audit's as-of time. Only a
-    rejection at or after the last approval withdraws it: a rejection overturned by a later
-    approval (an appeal) does not.
+    A refund was approved and has no successful payout although the grace period after its
+    approvals in force has passed at the audit's as-of time. The approvals in force are
+    those `missing-evidence` (with `evidence_due: approval`) and `receipt-reused` read: the
+    case's first approval (either level) not withdrawn by a later rejection nor ended by a
+    later close after which the refund was asked for again (a refund asked for again is
+    decided anew), and the approvals after it; an approval, rejection, close or request
+    without a time is not placed, not taken. A rejection overturned by a later approval (an
+    appeal) withdraws only the approvals before it. The grace runs from the last approval
+    in force (a second-level approval completes the decision: the payout waits on it),
+    where `receipt-reused` times a case not paid at the first (when the payment was
+    decided). The finding names the approval it rests on: its time is the finding's and
+    the message's ("approved on ..."), the evidence holds it (`approved_at`) and its event
+    id (`approval_eid`), and the approvals in force are cited (withdrawn or ended ones are
+    not); its amount at risk is the least of them in the case's currency (as
+    `receipt-reused` states an approval not paid: approved 30.00, closed, asked again and
+    approved 100.00 is 100.00).
+    Where `receipt-reused` (judged in the same run) finds the case approved and not paid on
+    a receipt another case was paid or approved on before it, the payment is not to be
+    made: the message says so instead of leaving an unpaid approval to be paid ("...; not
+    to be paid: receipt-reused (DU002) found its receipt R-7 used before in case A"), and
+    the evidence lists those cases (`receipt_reused_before`). The finding stays: the
+    approval in force past its grace still has to be withdrawn.
 
     Why it matters:
     An approved refund is a debt to the customer; leaving it unpaid breaks the promise to the
@@ -23,8 +45,12 @@ class ApprovedNotPaid(Rule):
     Violating: `Approve refund` on 2026-09-01, no payout by the as-of date 2026-10-15.
     Violating: `Reject refund` on 2026-09-03, `Approve refund` on appeal on 2026-09-05, no
     payout by 2026-10-15.
-    Compliant: `Execute payout` within the grace period, or `Reject refund` after the last
-    approval.
+    Violating: `Approve refund` on 2026-09-01, `Close ticket`, `Receive refund request`
+    again and `Approve refund` on 2026-09-20, no payout by 2026-10-15: found from
+    2026-09-20, citing that approval alone.
+    Compliant: `Execute payout` within the grace period, or `Reject refund` after the
+    approval; or `Approve refund`, `Close ticket`, then `Receive refund request` again, not
+    yet approved (the new request is not decided).
     Precedence: an unpaid case is never also an `sla-breach`, and its payout stage still
     open past its limit is no `stage-overdue` (the same wait); its stages that ended late
     are.
@@ -44,7 +70,7 @@ class ApprovedNotPaid(Rule):
     code = "EV003"
     name = "approved-not-paid"
     severity = "medium"
-    logic_version = 1
+    logic_version = 2
     summary = "Approved refund not paid within the grace period"
     options = (Option("grace", "time allowed between approval and payout",
                       "grace.approved_not_paid"),
@@ -52,51 +78,148 @@ class ApprovedNotPaid(Rule):
     suppresses = ("sla-breach",)
 
     def check(self, facts: CaseFacts) -> list[Finding]:
-        c = facts.table("approvals_last_time", "approvals_n", "payout_eid",
-                        "rejections_last_time", "approvals_min_amount", "currency")
-        c["waiting"] = elapsed(facts.as_of, c["approvals_last_time"])
-        unpaid, over = _unpaid_and_over(facts, c)
+        c = facts.table("payout_eid", "currency")
+        _, first = approval_in_force(facts)
+        where = last_in_force(facts, first)
+        unpaid, over = _unpaid_and_over(facts, where, c["payout_eid"].isna().to_numpy(
+            dtype=bool))
         # (the approved cases still within their grace: judged at a later clock, told to
         # findings.json's not_due_cases by engine.side_facts)
-        facts.not_due[self.code] = c.index[(unpaid & ~over).to_numpy(dtype=bool)].tolist()
-        hits = facts.with_lists(c[c["approvals_n"].gt(0) & unpaid & over], "approval_eids")
-        return self.findings(
-            facts, hits, events=("approval_eids",), when="approvals_last_time",
-            amount="approvals_min_amount", evidence=("approvals_last_time", "waiting"),
-            message="approved on {approvals_last_time}, still not paid after {waiting}")
+        facts.not_due[self.code] = c.index[unpaid & ~over].tolist()
+        codes = np.flatnonzero(unpaid & over)
+        if not len(codes):
+            return []
+        hits = c.iloc[codes].copy()
+        eids = facts.column(C.EVENT_ID)
+        hits["approved_at"] = pd.DatetimeIndex(facts.column(C.TIMESTAMP).take(where[codes]))
+        hits["approval_eid"] = pd.Series(eids.take(where[codes]), index=hits.index).astype(
+            str).tolist()
+        hits["waiting"] = elapsed(facts.as_of, hits["approved_at"])
+        # (cited: the approvals in force, the first of them first; the amount approved,
+        # the least of them in the case's currency, as receipt-reused states it)
+        at, case = _approvals_from(facts, codes, first)
+        cited = pd.Series(eids.take(at)).astype(str).groupby(case, sort=False).agg(list)
+        hits["approval_eids"] = pd.Series(cited.reindex(codes).tolist(), index=hits.index,
+                                          dtype=object)
+        in_currency = facts.approved_in_case_currency()[at]
+        least = pd.Series(pd.to_numeric(pd.Series(facts.column(C.AMOUNT).take(
+            at[in_currency])), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        ).groupby(case[in_currency]).min()
+        hits["amount"] = least.reindex(codes).to_numpy(dtype=float)
+        told = _reuse_told(facts, hits.index.tolist())
+        hits["receipt_reused_before"] = pd.Series(
+            [told.get(k, (None, ""))[0] for k in hits.index], index=hits.index, dtype=object)
+        hits["what"] = [told.get(k, (None, ""))[1] for k in hits.index]
+        found = self.findings(
+            facts, hits, events=("approval_eids",), when="approved_at", amount="amount",
+            evidence=("approved_at", "approval_eid", "waiting", "receipt_reused_before"),
+            message="approved on {approved_at}, still not paid after {waiting}{what}")
+        for finding in found:  # (named only where receipt-reused found the case)
+            if finding.evidence.get("receipt_reused_before") is None:
+                finding.evidence.pop("receipt_reused_before", None)
+        return found
 
 
-def unpaid_past_grace(facts: CaseFacts, cases: pd.DataFrame) -> pd.Series:
-    """Per case of `cases` (its `approvals_last_time`, `payout_eid`, `rejections_last_time`):
-    approved, no successful payout in the case at all, not rejected (a rejection at or after
-    the last approval; one before it was overturned by it, and NaT compares false), and the
-    grace after the last approval over at the as-of time: where this rule fires (stage-overdue
-    asks, to leave that wait to it)."""
-    unpaid, over = _unpaid_and_over(facts, cases)
-    fires: pd.Series = unpaid & over
+def approval_in_force(facts: CaseFacts) -> tuple[np.ndarray, np.ndarray]:
+    """Per case: the time (an integer, the largest where none) and sorted position (-1
+    where none) of the approval in force at the clock, as `missing-evidence` (with
+    `evidence_due: approval`) and `receipt-reused` read it (`standing_approvals`): the
+    case's first approval (either level) not withdrawn by a later rejection nor ended by a
+    later close the refund was asked for again after."""
+    return standing_approvals(
+        facts, np.full(facts.n_cases, np.iinfo(np.int64).max, dtype=np.int64))
+
+
+def last_in_force(facts: CaseFacts, first: np.ndarray | None = None) -> np.ndarray:
+    """Per case: the sorted position (-1 where none) of the last of its approvals in force
+    at the clock (either level, with a time: its approval in force, `approval_in_force`,
+    whose positions `first` gives where known, and those after it), the approval the
+    grace runs from: a second-level approval completes the decision to pay (the payout
+    waits on it)."""
+    if first is None:
+        _, first = approval_in_force(facts)
+    last = np.full(facts.n_cases, -1, dtype=np.int64)
+    approvals = np.flatnonzero(facts.mask("approve", "second-approve"))
+    approvals = approvals[~pd.isna(facts.column(C.TIMESTAMP).take(approvals))]
+    case = facts.case_code[approvals].astype(np.int64)
+    keep = (first[case] >= 0) & (approvals >= first[case])
+    np.maximum.at(last, case[keep], approvals[keep])
+    return last
+
+
+def _approvals_from(facts: CaseFacts, codes: np.ndarray, where: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted positions of the approvals (either level) of the cases at positions
+    `codes` from each one's approval in force (`where`, a sorted position per case) on, and
+    the case of each."""
+    approvals = np.flatnonzero(facts.mask("approve", "second-approve"))
+    case = facts.case_code[approvals].astype(np.int64)
+    wanted = np.zeros(facts.n_cases, dtype=bool)
+    wanted[codes] = True
+    keep = wanted[case] & (approvals >= where[case])
+    return approvals[keep], case[keep]
+
+
+def _reuse_told(facts: CaseFacts, cases: list[object]) -> dict[object, tuple[list[str], str]]:
+    """Per case of `cases` (ids) that receipt-reused, judged in this run, finds approved and
+    not paid on a receipt another case was paid (or approved) on before it: (the earlier
+    cases, what the message adds: the payment is not to be made). Empty where that rule
+    does not run or finds none of them."""
+    from audit.rules.duplicates.du002_receipt_reused import ReceiptReused, reused_findings
+
+    if not facts.judges(ReceiptReused.code):
+        return {}
+    wanted = set(cases)
+    out: dict[object, tuple[list[str], str]] = {}
+    for f in reused_findings(facts):
+        if f.case_id in wanted and f.evidence.get("approved_not_paid"):
+            earlier = [str(e) for e in f.evidence.get("earlier_cases", [])]
+            receipts = [str(r) for r in f.evidence.get("receipts", [])]
+            named = ", ".join(earlier[:5]) + (
+                f" and {counted(len(earlier) - 5, 'other case', spec=',')}"
+                if len(earlier) > 5 else "")
+            out[f.case_id] = (earlier, (
+                f"; not to be paid: receipt-reused (DU002) found its receipt"
+                f"{'s' if len(receipts) > 1 else ''} {', '.join(receipts)} used before in "
+                f"case{'s' if len(earlier) > 1 else ''} {named}"))
+    return out
+
+
+def unpaid_past_grace(facts: CaseFacts, codes: np.ndarray) -> np.ndarray:
+    """Per case at positions `codes`: approved (an approval in force at the clock,
+    `approval_in_force`), no successful payout in the case at all, and the grace after the
+    last approval in force (`last_in_force`) over at the as-of time: where this rule fires
+    (stage-overdue asks, to leave that wait to it)."""
+    where = last_in_force(facts)
+    unpaid, over = _unpaid_and_over(facts, where, facts.col("payout_eid").isna().to_numpy(
+        dtype=bool))
+    fires: np.ndarray = (unpaid & over)[codes]
     return fires
 
 
 def not_due_cases(facts: CaseFacts) -> list[object]:
     """The ids of the cases the rule did not judge yet at the clock, their grace not over
-    then: approved, no successful payout, not rejected since (as `unpaid_past_grace`
-    reads them), and the grace after the last approval not over at the as-of time.
-    findings.json's `not_due_cases.EV003`: `diff` tells a later run's finding of such a
-    case, its grace run out since, from one this run judged and did not find. (The rule's
-    check keeps them in `CaseFacts.not_due` as it judges: this computes them where it did
-    not run on these facts.)"""
-    c = facts.table("approvals_last_time", "payout_eid", "rejections_last_time")
-    unpaid, over = _unpaid_and_over(facts, c)
-    found: list[object] = c.index[(unpaid & ~over).to_numpy(dtype=bool)].tolist()
+    then: approved (an approval in force at the clock), no successful payout, and the grace
+    after the last approval in force not over at the as-of time. findings.json's
+    `not_due_cases.EV003`: `diff` tells a later run's finding of such a case, its grace run
+    out since, from one this run judged and did not find. (The rule's check keeps them in
+    `CaseFacts.not_due` as it judges: this computes them where it did not run on these
+    facts.)"""
+    where = last_in_force(facts)
+    unpaid, over = _unpaid_and_over(facts, where, facts.col("payout_eid").isna().to_numpy(
+        dtype=bool))
+    found: list[object] = facts.case_ids[unpaid & ~over].tolist()
     return found
 
 
-def _unpaid_and_over(facts: CaseFacts, cases: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Per case of `cases`: approved, with no successful payout and no rejection at or after
-    the last approval (one before it was overturned by it; NaT compares false); and the
-    grace after the last approval over at the as-of time (false where not approved)."""
-    approved, rejected = cases["approvals_last_time"], cases["rejections_last_time"]
-    unpaid: pd.Series = (approved.notna() & cases["payout_eid"].isna()
-                         & ~(rejected >= approved).fillna(False))
-    over: pd.Series = elapsed(facts.as_of, approved) > facts.policy.approved_not_paid_grace
-    return unpaid, over
+def _unpaid_and_over(facts: CaseFacts, where: np.ndarray, no_payout: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Per case: approved (`where`, the sorted position of its last approval in force, -1
+    where none), with no successful payout (`no_payout`); and the grace after that approval
+    over at the as-of time (false where not approved)."""
+    unpaid = (where >= 0) & no_payout
+    approved = pd.Series(pd.DatetimeIndex(facts.column(C.TIMESTAMP).take(
+        np.maximum(where, 0))).where(where >= 0))
+    over = (elapsed(facts.as_of, approved) > facts.policy.approved_not_paid_grace).to_numpy(
+        dtype=bool)
+    return unpaid, over & unpaid

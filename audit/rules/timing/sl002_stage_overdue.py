@@ -256,14 +256,15 @@ def _running(facts: CaseFacts, stage: Stage, started: pd.Series, ended: pd.Serie
     if stage.end == "payout" and facts.judges("EV003"):
         # Where approved-not-paid fires on the case, it tells this wait (the stage's other
         # findings, stages that ended late, stand): as it judges, per case, approved, no
-        # successful payout in the case at all, no rejection at or after the last approval,
-        # the grace over. (Not a reopened case paid in an earlier episode: approved-not-paid
-        # does not fire there, and the wait was reported by no rule.)
+        # successful payout in the case at all, an approval in force at the clock (not
+        # withdrawn by a rejection, nor ended by a close the refund was asked for again
+        # after), the grace after it over. (Not a reopened case paid in an earlier
+        # episode: approved-not-paid does not fire there, and the wait was reported by no
+        # rule.)
         from audit.rules.evidence.ev003_approved_not_paid import unpaid_past_grace
 
-        fires = unpaid_past_grace(facts, facts.at_cases(
-            cases, "approvals_last_time", "payout_eid", "rejections_last_time"))
-        waiting[rows[fires.to_numpy(dtype=bool)]] = False
+        fires = unpaid_past_grace(facts, np.asarray(cases, dtype=np.int64))
+        waiting[rows[fires]] = False
         rows = np.flatnonzero(waiting)
         cases = rows if found is None else found.case[rows]
     later = STAGE_POINTS[STAGE_POINTS.index(stage.end) + 1:]
