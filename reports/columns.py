@@ -115,7 +115,8 @@ TIMESTAMP_OF: dict[str, str] = {
              "approved and not paid, its standing approval",
     "EV001": "the case's first request (its first payout where it has no request)",
     "EV002": "the case's first payout",
-    "EV003": "the case's approval in force (its first not withdrawn or ended)",
+    "EV003": "the case's last approval in force (from its first not withdrawn by a "
+             "rejection nor ended by a close and a new request)",
     "EV004": "the first of the payouts it sums (those in the case's currency)",
     "EV005": "the first payout that went over the charge",
     "EV006": "the first payout by another method or in another currency than the purchase",
