@@ -144,6 +144,12 @@ def caption_example(overlay: ChannelOverlay) -> tuple[str, int] | None:
 MAX_EXTRA_EDGES = 12
 """Directly-follows pairs of the log that the SOP has no flow for, drawn (most frequent)."""
 
+MAX_SOP_ARROWS = 150
+"""The SOP's task-to-task arrows drawn at most (the directly-follows graph's MAX_EDGES).
+A permissive model lets nearly any task follow any other (pm4py's receipt.bpmn: 630 arrows
+among 27 tasks): drawn whole, Graphviz spent minutes laying out a picture no one can read.
+Past it, the arrows no case took are left out and the most taken kept (`sop_arrows`)."""
+
 
 # --- per-case deviations, from the run --------------------------------------------------------
 # Slotted, so no dict each, and not frozen, since a frozen dataclass is made field by field
@@ -816,6 +822,35 @@ def _task_lines(task: str, counts: TaskCounts | None, cases: int) -> tuple[list[
     return lines, band(deviating, cases)
 
 
+def sop_arrows(sop: SopGraph, overlay: ChannelOverlay) -> list[tuple[str, str]]:
+    """The SOP's task-to-task arrows the graph draws, in the SOP's order: all of them up to
+    MAX_SOP_ARROWS; past it, those the channel's cases took, the most taken (ties: the SOP's
+    order) up to it."""
+    if len(sop.flows) <= MAX_SOP_ARROWS:
+        return list(sop.flows)
+    taken = [(pair, overlay.flows.get(pair, 0)) for pair in sop.flows]
+    ranked = sorted((kv for kv in enumerate(taken) if kv[1][1]),
+                    key=lambda kv: (-kv[1][1], kv[0]))[:MAX_SOP_ARROWS]
+    return [pair for _, (pair, _) in sorted(ranked)]
+
+
+def sop_arrows_text(sop: SopGraph, overlay: ChannelOverlay) -> str:
+    """The caption's sentence on the SOP's arrows left out of the graph (`sop_arrows`), or
+    '' where every one is drawn."""
+    total = len(sop.flows)
+    drawn = len(sop_arrows(sop, overlay))
+    if drawn == total:
+        return ""
+    took = sum(1 for pair in sop.flows if overlay.flows.get(pair, 0))
+    which = (f"the {drawn:,} that cases took" if drawn == took else
+             f"the {drawn:,} most taken of the {took:,} that cases took")
+    untaken = total - took
+    return (f" The SOP has {total:,} arrows between its tasks, too many to draw legibly: "
+            f"{which} are drawn; {total - drawn:,} are left out"
+            + (f" ({untaken:,} that no case took)" if untaken and drawn < took else
+               " (no case took them)" if untaken else "") + ".")
+
+
 def overlay_dot(sop: SopGraph, overlay: ChannelOverlay, *, title: str) -> str:
     """DOT text of the SOP with the channel's conformance counts and deviation colours."""
     tasks = [t for names in sop.lanes.values() for t in names]
@@ -860,7 +895,7 @@ def overlay_dot(sop: SopGraph, overlay: ChannelOverlay, *, title: str) -> str:
             node(task, "    ")
         lines.append("  }")
     heaviest = max(overlay.flows.values(), default=1)
-    for source, target in sop.flows:
+    for source, target in sop_arrows(sop, overlay):
         n = overlay.flows.get((source, target), 0)
         width = 0.8 + 3.2 * n / heaviest
         style = "" if n else ", style=dashed"
@@ -965,7 +1000,7 @@ def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[
                    "in sync with the SOP, was skipped, inserted (events) or done out of "
                    "order, and in how many of the channel's cases it deviates. "
                    + scale_text(overlay.cases, caption_example(overlay))
-                   + arrows_text(sop) + one_pool_text(sop))
+                   + arrows_text(sop) + one_pool_text(sop) + sop_arrows_text(sop, overlay))
         if deviations.source == "findings":
             caption += " Deviations read from the CF findings."
         name = "sop-" + "".join(ch if ch.isalnum() or ch in "-_" else "_"

@@ -815,3 +815,65 @@ def test_the_sop_graph_of_real_models_draws_only_their_successions(name: str) ->
     assert set(graph.flows) <= {pair for trace in traces for pair in itertools.pairwise(trace)}
     assert set(graph.starts) == {trace[0] for trace in traces if trace}
     assert set(graph.ends) == {trace[-1] for trace in traces if trace}
+
+
+def _solid_sop_arrows(dot: str, ids: dict[str, str]) -> set[tuple[str, str]]:
+    """The SOP's task-to-task arrows a DOT text draws (not the dotted 'not in SOP' ones, nor
+    start, end or the legend), by task name."""
+    name = {v: k for k, v in ids.items()}
+    out = set()
+    for line in dot.splitlines():
+        head, arrow, tail = line.strip().partition(" -> ")
+        if not arrow or "style=dotted" in line:
+            continue
+        target = tail.split(" ", 1)[0]
+        if head in name and target in name:
+            out.add((name[head], name[target]))
+    return out
+
+
+def test_a_dense_sops_graph_draws_the_arrows_cases_took_and_says_what_it_left_out() -> None:
+    """An auditor's run on a real model (pm4py's receipt.bpmn, a permissive model of 27
+    tasks whose runs let nearly any task follow any other: 630 task-to-task arrows): every
+    arrow was drawn, each with its label, so Graphviz laid out 658 labelled arrows twice
+    (SVG, PNG): the check of its 8,577 events spent minutes in 'writing the graphs report'
+    (rules 26 s) for a 16,238-point-wide picture, 16.8 MB as PNG, no one can read. Past
+    MAX_SOP_ARROWS, the arrows no case took are left out, the most taken kept up to it, and
+    the caption says how many of the SOP's arrows are drawn and why."""
+    from conformance.bpmn import read_bpmn
+    from reports.overlay import MAX_SOP_ARROWS, sop_arrows_text, sop_graph
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "pm4py-tests"
+    assert data.is_dir(), f"shared test data folder missing: {data} (expected next to the repo)"
+    sop = sop_graph(read_bpmn(data / "receipt.bpmn"))
+    assert len(sop.flows) > 4 * MAX_SOP_ARROWS  # (630: the model lets most tasks follow most)
+    tasks = [t for names in sop.lanes.values() for t in names]
+    ids = {t: f"t{i}" for i, t in enumerate(tasks)}
+    # Cases took 40 of the SOP's arrows, with distinct counts; one pair the SOP has no arrow
+    # for is drawn dotted as ever.
+    taken = {pair: 1000 - 7 * i for i, pair in enumerate(sop.flows[::15][:40])}
+    outside = next((a, b) for a in tasks for b in tasks if (a, b) not in set(sop.flows))
+    overlay = ChannelOverlay("(no channel)", data / "receipt.bpmn", 1434,
+                             {t: TaskCounts(sync=10) for t in tasks},
+                             {**taken, outside: 3}, {}, {})
+    dot = overlay_dot(sop, overlay, title="SOP")
+    assert _solid_sop_arrows(dot, ids) == set(taken)
+    assert "3 cases, 0.2% (not in SOP)" in dot
+    text = sop_arrows_text(sop, overlay)
+    assert f"{len(sop.flows):,} arrows" in text and "40 " in text
+    assert f"{len(sop.flows) - 40:,} " in text and "no case took" in text
+    # More arrows taken than can be drawn: the most taken, up to the bound.
+    many = {pair: 10_000 - i for i, pair in enumerate(sop.flows[:MAX_SOP_ARROWS + 20])}
+    crowded = ChannelOverlay("(no channel)", data / "receipt.bpmn", 1434,
+                             {t: TaskCounts(sync=10) for t in tasks}, many, {}, {})
+    drawn = _solid_sop_arrows(overlay_dot(sop, crowded, title="SOP"), ids)
+    assert drawn == set(sop.flows[:MAX_SOP_ARROWS])
+    assert "the 150 most taken" in sop_arrows_text(sop, crowded)
+    # A SOP within the bound is drawn whole, its untaken arrows dashed, and no word said.
+    small = SopGraph("p", {"": ["A", "B", "C"]}, [("A", "B"), ("B", "C"), ("A", "C")],
+                     ["A"], ["C"])
+    few = ChannelOverlay("x", Path("p.bpmn"), 5, {t: TaskCounts(sync=5) for t in "ABC"},
+                         {("A", "B"): 5, ("B", "C"): 5}, {"A": 5}, {"C": 5})
+    small_dot = overlay_dot(small, few, title="SOP")
+    assert _solid_sop_arrows(small_dot, {"A": "t0", "B": "t1", "C": "t2"}) == set(small.flows)
+    assert "style=dashed" in small_dot and sop_arrows_text(small, few) == ""
