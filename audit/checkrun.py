@@ -1997,14 +1997,15 @@ def checked_policy(policy_path: Path, sop: Path | None = None, *,
     performers = any(rule.code == "SD004" for rule in chosen)
     if installed and "net" in reads and policy.sop:
         _conformance_installed(policy, [r.code for r in chosen if r.reads_sop == "net"])
-    warnings, names, notes = (
+    warnings, names, notes, labelled = (
         _check_sops(policy, nets="net" in reads, performers=performers)
-        if reads else ([], frozenset[str](), ()))
+        if reads else ([], frozenset[str](), (), []))
     if any(rule.code == "AP004" for rule in chosen):
         warnings += unjudged_approval_warnings(policy)
     if not warnings and not names and not notes:
         return policy
-    return replace(policy, warnings=tuple(warnings), sop_task_names=names, sop_notes=notes)
+    return replace(policy, warnings=tuple(warnings), sop_task_names=names, sop_notes=notes,
+                   label_warnings=tuple(labelled))
 
 
 MINING_EXTRA = "pip install 'refund-audit[mining]'"
@@ -2078,15 +2079,16 @@ def unjudged_approval_warnings(policy: Policy) -> list[str]:
     return out
 
 
-def _check_sops(policy: Policy, *, nets: bool = True,
-                performers: bool = False) -> tuple[list[str], frozenset[str], tuple[str, ...]]:
+def _check_sops(policy: Policy, *, nets: bool = True, performers: bool = False) -> tuple[
+        list[str], frozenset[str], tuple[str, ...], list[tuple[str, str]]]:
     """Every SOP the policy names read (`nets`: and converted to its workflow net) before
     any rule runs, when a selected rule will read them: a file that is missing, not BPMN,
     without the process named or (`nets`) not convertible is an input error naming the file
     (and element), not a crash of each rule reading it in turn after the others ran.
     Returned: the warnings of what was read (`sop_choice_warning` per entry), the task
     names of all the SOPs (`Policy.sop_task_names`) and how each converted SOP was read
-    (`Policy.sop_notes`); `performers`: unauthorized-performer is selected
+    (`Policy.sop_notes`), and of the warnings those about one label that is a task of no
+    SOP, with it (`Policy.label_warnings`); `performers`: unauthorized-performer is selected
     (`_check_sop_tasks`)."""
     from conformance.deviations import lane_roles, sop_net, sop_notes, sop_task_labels
 
@@ -2122,8 +2124,8 @@ def _check_sops(policy: Policy, *, nets: bool = True,
         for named, (path, process, channels) in channels_of.items():
             out += _unjudged_performer_tasks(policy, channels, path, process, tasks[named])
     names = frozenset(name for named in tasks.values() for name in named)
-    return (out + _check_sop_tasks(policy, tasks, nets=nets, performers=performers), names,
-            tuple(notes))
+    labelled = _check_sop_tasks(policy, tasks, nets=nets, performers=performers)
+    return out + [text for _, text in labelled], names, tuple(notes), labelled
 
 
 def _unjudged_performer_tasks(policy: Policy, channels: list[str], path: Path,
@@ -2158,7 +2160,7 @@ def _unjudged_performer_tasks(policy: Policy, channels: list[str], path: Path,
 
 
 def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
-                     nets: bool, performers: bool = False) -> list[str]:
+                     nets: bool, performers: bool = False) -> list[tuple[str, str]]:
     """The policy's SOP task names against the tasks of the SOPs read (`tasks`: per file, as
     FILE#PROCESS where the entry names a process).
 
@@ -2173,7 +2175,8 @@ def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
     activity the SOPs do not model is reported by the conformance rules as such): for the
     conformance rules (`nets`) every mapped label; for the lanes alone, the approvals' and,
     where unauthorized-performer is selected (`performers`), the labels of the tasks it
-    judges."""
+    judges. Returned with the label each warning is about (a run tells only those of
+    labels its log holds: `run_check_log`)."""
     import difflib
 
     known = {name for names in tasks.values() for name in names}
@@ -2181,7 +2184,7 @@ def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
         return []
     files = ", ".join(_sop_names(list(tasks)))
     mapped = policy.sop_tasks()
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     for label, activity in policy.activities.items():
         if label not in mapped or mapped[label] in known:
             continue
@@ -2205,9 +2208,9 @@ def _check_sop_tasks(policy: Policy, tasks: dict[str, tuple[str, ...]], *,
             read.append("unauthorized-performer finds no lane holding it")
         if read:
             like = f" (as '{same[0]}'?)" if same else ""
-            out.append(f"the label '{label}' is a task of no SOP ({files}): "
-                       f"{' and '.join(read)}; where the SOPs name it otherwise{like}, set "
-                       f"activities.{label}.sop_task in the policy")
+            out.append((label, f"the label '{label}' is a task of no SOP ({files}): "
+                        f"{' and '.join(read)}; where the SOPs name it otherwise{like}, set "
+                        f"activities.{label}.sop_task in the policy"))
     return out
 
 
@@ -2348,7 +2351,8 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                    unrecorded_nobody=nobody,
                    unrecorded_approvals=approvals,
                    unrecorded_approvals_nobody=approvals_nobody,
-                   sop_warnings=list(policy.warnings), imported_earlier=earlier,
+                   sop_warnings=_sop_warnings(policy, imported.log),
+                   imported_earlier=earlier,
                    as_of_source=("--as-of" if as_of is not None
                                  else "policy" if policy.as_of is not None else "clock"))
     if at_clock is not None:
@@ -2356,6 +2360,20 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
     run.count_quarantined_rows()  # (each finding: how many of its case's rows were not imported)
     run.finding_channels()  # (each finding: its case's channel, as the rules judged it)
     return run
+
+
+def _sop_warnings(policy: Policy, log: pd.DataFrame) -> list[str]:
+    """What reading the SOPs found for the run to tell (`Policy.warnings`), less those about
+    a mapped label that is a task of no SOP where the log holds no event of that label
+    (`Policy.label_warnings`): the default policy's labels read beside a log of other
+    labels and another SOP (`check LOG --sop M.bpmn`) gave ten warnings that 'the conformance
+    rules read its events as unexpected activities' of events the log does not have,
+    burying the one that mattered (no event's label is an SOP task)."""
+    if not policy.label_warnings:
+        return list(policy.warnings)
+    held = {str(label) for label in log[C.ACTIVITY].dropna().unique()}
+    absent = {text for label, text in policy.label_warnings if label not in held}
+    return [w for w in policy.warnings if w not in absent]
 
 
 _ABSENT = {"AP001": "an approval", "AP003": "a second-level approval",

@@ -153,6 +153,10 @@ class Policy:
     """What reading the SOPs the selected rules read found for a run to tell (which pool of
     a collaboration was read): set by `audit.checkrun.checked_policy`, which reads them
     before the rules; `load_policy` reads no SOP and leaves it empty."""
+    label_warnings: tuple[tuple[str, str], ...] = ()
+    """Of `warnings`, those about one mapped label that is a task of no SOP, with the label:
+    a run tells them only where its log holds the label (`audit.checkrun.run_check_log`);
+    `policy check`, which reads no log, tells them all."""
     sop_task_names: frozenset[str] = frozenset()
     """The task names of the SOPs read for the run, set with `warnings`: a purchase label
     that names one of them is aligned as that task (`sop_tasks`)."""

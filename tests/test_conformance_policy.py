@@ -542,3 +542,68 @@ def test_a_log_of_no_sop_task_is_told_that_conformance_judged_no_case(
     judged = run_check([sample / "canonical.csv"], default_policy_path())
     assert judged.summary()["conformance"]
     assert not [w for w in judged.warnings() if w.startswith("conformance judged no case")]
+
+
+STRICT_RUNNING_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <process id="strict">
+    <startEvent id="s"/><task id="t1" name="register request"/>
+    <task id="t2" name="examine thoroughly"/><task id="t3" name="check ticket"/>
+    <task id="t4" name="decide"/><exclusiveGateway id="g1"/>
+    <task id="t5" name="pay compensation"/><task id="t6" name="reject request"/>
+    <exclusiveGateway id="g2"/><endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="t1"/>
+    <sequenceFlow id="f2" sourceRef="t1" targetRef="t2"/>
+    <sequenceFlow id="f3" sourceRef="t2" targetRef="t3"/>
+    <sequenceFlow id="f4" sourceRef="t3" targetRef="t4"/>
+    <sequenceFlow id="f5" sourceRef="t4" targetRef="g1"/>
+    <sequenceFlow id="f6" sourceRef="g1" targetRef="t5"/>
+    <sequenceFlow id="f7" sourceRef="g1" targetRef="t6"/>
+    <sequenceFlow id="f8" sourceRef="t5" targetRef="g2"/>
+    <sequenceFlow id="f9" sourceRef="t6" targetRef="g2"/>
+    <sequenceFlow id="f10" sourceRef="g2" targetRef="e"/>
+  </process>
+</definitions>
+"""
+"""The running example's SOP without 'examine casually' and 'reinitiate request'."""
+
+
+def test_a_run_warns_of_the_policys_labels_of_no_sop_only_where_its_log_holds_them(
+        tmp_path: Path) -> None:
+    """An auditor's first run on a real log with its own SOP (`check running-example.xes
+    --sop running-example.bpmn`, the default policy): ten warnings said that 'the label
+    Receive refund request', 'Collect evidence', ... 'is a task of no SOP: the conformance
+    rules read its events as unexpected activities' - labels of the default policy the log
+    has no event of - burying the one warning that mattered (no event's label is an SOP
+    task). A run tells such a warning only of a label its log holds; `policy check`, which
+    reads no log, tells them all, as before."""
+    from audit.checkrun import checked_policy, run_check
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "pm4py-tests"
+    assert data.is_dir(), f"shared test data folder missing: {data} (expected next to the repo)"
+    log, sop = data / "running-example.xes", data / "running-example.bpmn"
+    told = checked_policy(default_policy_path(), sop).warnings
+    assert sum("is a task of no SOP" in w for w in told) == 10  # (policy check's view)
+    warnings = run_check([log], default_policy_path(), sop=sop).warnings()
+    assert not [w for w in warnings if "is a task of no SOP" in w]
+    assert any(w.startswith("conformance judged no case") for w in warnings)
+    # The log's own labels mapped, and one label it lacks: of the SOP without 'examine
+    # casually' and 'reinitiate request', those two are told, 'Escalate' is not.
+    strict = tmp_path / "strict.bpmn"
+    strict.write_text(STRICT_RUNNING_EXAMPLE, encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nas_of: 2011-03-01T00:00:00Z\nactivities:\n"
+        "  register request: {control: request}\n  examine thoroughly: {control: evidence}\n"
+        "  examine casually: {control: evidence}\n  check ticket: {control: evidence}\n"
+        "  decide: {control: approve}\n  reinitiate request: {control: other}\n"
+        "  reject request: {control: reject}\n  pay compensation: {control: pay}\n"
+        "  Escalate: {control: other}\n"
+        "approvers: {approve: [supervisor]}\nrules: {select: [CF]}\n", encoding="utf-8")
+    assert {w.split("'")[1] for w in checked_policy(policy, strict).warnings
+            if "is a task of no SOP" in w} == {"examine casually", "reinitiate request",
+                                               "Escalate"}
+    run = run_check([log], policy, sop=strict)
+    assert {w.split("'")[1] for w in run.warnings() if "is a task of no SOP" in w} == {
+        "examine casually", "reinitiate request"}
+    assert run.summary()["by_rule"]["CF002"]["findings"] == 4
