@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from string import Formatter
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -142,51 +143,61 @@ class Rule(ABC):
         shown_columns = [c for c in columns if c in fields or c in evidence or c == "currency"]
         names = [str(c) for c in shown_columns]
         plain = [iso[c] if c in iso else _plain_column(cells[c]) for c in shown_columns]
-        rows_values = [dict(zip(names, values, strict=True))
-                       for values in zip(*plain, strict=True)] \
-            if plain else [{} for _ in range(len(matches))]
+        rows = len(matches)
+        # One object per distinct text the findings repeat (activities, people, currencies,
+        # evidence such as the SOP's file): a 1M-case run holds 235k findings, each with its
+        # own copies these would be 0.1 GB more.
+        texts: dict[str, str] = {}
+        one = texts.setdefault
         # Per row, the message's fields in the order of `template`'s positions: their plain
         # forms, but times and durations in words, for the message alone (the evidence
         # keeps the plain forms). A tuple zip makes, no dict per row.
         told = {c: words for c in columns if c in fields and (
             words := _told_column(matches[c], iso.get(c), cells.get(c))) is not None}
         by_name = dict(zip(names, plain, strict=True))
+        # The evidence and the currency column by column (a text made one object there,
+        # once per cell), each row's evidence a dict of its keys zipped with its values:
+        # no dict of every shown column per row to read them from.
+        shared_texts = [[one(v, v) if type(v) is str else v for v in by_name[k]]
+                        for k in evidence]
+        evidences: Iterable[dict[str, Any]] = (
+            [dict(zip(evidence, values, strict=True))
+             for values in zip(*shared_texts, strict=True)]
+            if evidence else [{} for _ in range(rows)])
         by_name.update((str(c), words) for c, words in told.items())
         messages_values: Iterable[tuple[Any, ...]] = zip(
-            *(by_name[f] for f in shown), strict=True) if shown else [()] * len(matches)
-        ids_per_row = _event_id_lists([cells[c] for c in events], len(matches))
+            *(by_name[f] for f in shown), strict=True) if shown else [()] * rows
+        plain_currency = by_name.get("currency") if "currency" in names else None
+        units = ([one(v, v) if type(v) is str else v for v in plain_currency]
+                 if plain_currency is not None else [None] * rows)
+        # (the message's amounts in each currency's minor units: one template a currency)
+        in_units = {u: _in_minor_units(template, u if type(u) is str else None)
+                    for u in set(units)}
+        ids_per_row = _event_id_lists([cells[c] for c in events], rows)
         stamps = iso[when] if when in iso else _iso_times(cells[when])
-        currencies = cells["currency"] if "currency" in cells else [None] * len(matches)
-        amounts = [None] * len(matches) if amount is None else [
+        currencies = cells["currency"] if "currency" in cells else [None] * rows
+        amounts = [None] * rows if amount is None else [
             None if _missing(v) else rounded(float(v), c)
             for v, c in zip(cells[amount], currencies, strict=True)]
-        described = facts.describe([i for ids in ids_per_row for i in ids], matches.index)
+        # (each activity and person one object too: `describe` makes each text once)
+        got = facts.describe([i for ids in ids_per_row for i in ids], matches.index).get
         out: list[Finding] = []
-        # One object per distinct text the findings repeat (activities, people, currencies,
-        # evidence such as the SOP's file): a 1M-case run holds 235k findings, each with its
-        # own copies these would be 0.1 GB more.
-        texts: dict[str, str] = {}
-        one = texts.setdefault
         uses_case = "case" in fields
-        for case_id, values, message_values, event_ids, stamp, at_risk in zip(
-                matches.index, rows_values, messages_values, ids_per_row, stamps, amounts,
-                strict=True):
-            known = [described[i] for i in event_ids if i in described]
-            currency = values.get("currency")
+        code, name, severity = self.code, self.name, self.severity
+        for case_id, unit, found, message_values, event_ids, stamp, at_risk in zip(
+                matches.index, units, evidences, messages_values, ids_per_row, stamps,
+                amounts, strict=True):
+            known = [d for i in event_ids if (d := got(i)) is not None]
             out.append(Finding(
-                rule=self.code, name=self.name, severity=self.severity,
+                rule=code, name=name, severity=severity,
                 case_id=str(case_id), event_ids=event_ids,
-                activities=[one(a, a) if type(a) is str else a for a, _ in known],
-                resources=[one(r, r) for r in dict.fromkeys(
-                    str(r) for _, r in known if r is not None)],
+                activities=[a for a, _ in known],
+                resources=list(dict.fromkeys([r for _, r in known if r is not None])),
                 timestamp=stamp,
-                message=_message(_in_minor_units(
-                    template, currency if type(currency) is str else None), case_id,
-                    message_values, uses_case),
-                evidence={k: one(v, v) if type(v := values[k]) is str else v
-                          for k in evidence},
+                message=_message(in_units[unit], case_id, message_values, uses_case),
+                evidence=found,
                 amount_at_risk=at_risk,
-                currency=one(currency, currency) if type(currency) is str else currency,
+                currency=unit,
             ))
         return out
 
@@ -324,7 +335,9 @@ def _iso_times(values: list[Any]) -> list[str | None]:
 
 
 def _event_id_lists(columns: list[list[Any]], rows: int) -> list[list[str]]:
-    """Per row: the event ids the `columns` name (scalars or lists), in order, once each."""
+    """Per row: the event ids the `columns` name (scalars or lists), in order, once each
+    (`_event_ids` of the row's cells): each column's cells made lists of texts column by
+    column, then per row joined and each id kept once."""
     if not columns:
         return [[] for _ in range(rows)]
     if len(columns) == 1:
@@ -333,7 +346,23 @@ def _event_id_lists(columns: list[list[Any]], rows: int) -> list[list[str]]:
             return [[v] for v in columns[0]]
         if kinds == {list}:  # (`_event_ids` of one list: its ids as texts, once each)
             return [list(dict.fromkeys(map(str, ids))) for ids in columns[0]]
-    return [_event_ids(values) for values in zip(*columns, strict=True)]
+    listed = [_id_lists(values) for values in columns]
+    if len(listed) == 2:
+        return [list(dict.fromkeys(a + b)) for a, b in zip(*listed, strict=True)]
+    return [list(dict.fromkeys(chain.from_iterable(row))) for row in zip(*listed, strict=True)]
+
+
+def _id_lists(values: list[Any]) -> list[list[str]]:
+    """Per cell of one column: the event ids it names as texts, in order (a list, tuple
+    or array: each of its values; a scalar: itself, none where missing), as `_event_ids`
+    reads a cell."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return [[v] for v in values]
+    if kinds == {list}:
+        return [list(map(str, ids)) for ids in values]
+    return [list(map(str, v)) if isinstance(v, list | tuple | np.ndarray)
+            else [] if _missing(v) else [str(v)] for v in values]
 
 
 def _missing(value: Any) -> bool:

@@ -1246,17 +1246,44 @@ class CaseFacts:
     def describe(self, event_ids: list[str], cases: pd.Index | None = None
                  ) -> dict[str, tuple[str, str | None]]:
         """Event id -> (activity, resource) for the given ids, in one lookup (the events of
-        `cases`, where the ids are expected, are searched first)."""
+        `cases`, where the ids are expected, are searched first, the whole log only for the
+        rest; an id held by several events is its first one's, in the sorted order; an id
+        whose event states no activity is left out). Read off the columns as lists, no
+        frame indexed by id and reindexed (each rule's findings paid that, on the events of
+        their cases), and each distinct text once (the activities, the people)."""
         unique = list(dict.fromkeys(event_ids))
         if not unique:
             return {}
-        rows = self._rows_of(unique, self.case_positions(cases)).reindex(unique)
-        activity, resource = rows["activity"], rows["resource"]
-        return {i: (str(a), None if no_r else str(r))
-                for i, a, r, has_a, no_r in zip(
-                    unique, activity.tolist(), resource.tolist(), activity.notna().tolist(),
-                    resource.isna().tolist(), strict=True)
-                if has_a}
+        near = self.case_positions(cases)
+        seen: dict[str, tuple[str, str | None] | None] = {}
+        texts: dict[str, str] = {}
+        one = texts.setdefault  # (each distinct text one object)
+        todo = unique
+        if near is not None and len(near):
+            self._describe_at(self.rows_of_cases(near), todo, seen, one)
+            todo = [i for i in unique if i not in seen]
+        if todo:
+            self._describe_at(None, todo, seen, one)
+        return {i: found for i in unique if (found := seen.get(i)) is not None}
+
+    def _describe_at(self, at: Ints | None, wanted: list[str],
+                     seen: dict[str, tuple[str, str | None] | None],
+                     one: Callable[[str, str], str]) -> None:
+        """Into `seen`, per id of `wanted` held by an event at sorted positions `at` (all
+        where None) and not in `seen` yet: (activity, resource) of its first such event
+        (None where that event states no activity); each text through `one` (a dict's
+        setdefault: one object per distinct text)."""
+        ids = self.column(C.EVENT_ID) if at is None else self.column(C.EVENT_ID).take(at)
+        hit = np.flatnonzero(C.text_isin(pd.Series(ids, copy=False), wanted))
+        if not len(hit):
+            return
+        rows = hit if at is None else at[hit]
+        found = pd.Series(ids.take(hit), copy=False).astype(str).tolist()
+        activities = _described_texts(self.column(C.ACTIVITY).take(rows), one)
+        resources = _described_texts(self.column(C.RESOURCE).take(rows), one)
+        for i, a, r in zip(found, activities, resources, strict=True):
+            if i not in seen:
+                seen[i] = None if a is None else (a, r)
 
 
 def channels_of_cases(log: pd.DataFrame, policy: Policy,
@@ -1370,6 +1397,18 @@ def _text(values: Any) -> Any:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return C.category_text(values)
     return values
+
+
+def _described_texts(values: Any, one: Callable[[str, str], str]) -> list[str | None]:
+    """Each value of an array as its text (`str`), None where missing; each distinct text
+    one object (`one`: a dict's setdefault), and a coded column's made once per category,
+    not per value."""
+    if isinstance(values, pd.Categorical):
+        table = [one(t, t) for t in map(str, values.categories.tolist())] + [None]
+        return [table[k] for k in values.codes.tolist()]
+    missing = np.asarray(pd.isna(values), dtype=bool).tolist()
+    return [None if m else one(t, t) for t, m in zip(
+        map(str, values.tolist()), missing, strict=True)]
 
 
 def _one_chunk(values: Any) -> Any:
