@@ -102,6 +102,10 @@ def test_plain_column_of_a_text_column_is_the_column_itself() -> None:
     [[["e1", "e2"], ["e3", "e3"], []], ["e2", "e4", None]],
     [["e1", "e2"], [("e1", "e9"), np.array(["e5", "e2"])]],
     [[1, 2.0, float("nan")]],
+    # (two columns of texts, two of lists, three: each column made lists, then joined)
+    [["e1", "e2"], ["e1", "e3"]],
+    [[["e1", "e2"], []], [["e2", "e1"], ["e4"]]],
+    [["e1", None], [["e2"], ["e3", "e3"]], [np.array(["e1"]), 7]],
 ])
 def test_event_id_lists_equal_the_per_row_ids(columns: list[list[Any]]) -> None:
     rows = len(columns[0])
