@@ -185,85 +185,37 @@ def evidence_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith(EVIDENCE_PREFIX)]
 
 
-def stable_order(frame: pd.DataFrame, keys: list[str], *,
-                 text_as_words: bool = False) -> np.ndarray:
+def stable_order(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """The positions that sort `frame` by `keys`, ascending and stable, missing values last:
     ``frame[keys].reset_index(drop=True).sort_values(keys, kind="stable").index``.
 
     Arrow's multi-key sort when every key converts to Arrow (strings compare by code point
     in both; about 15x faster than pandas on a 7M-event log sorted by case id, time and
     event id; categories by their codes, as pandas sorts them), pandas' own sort otherwise
-    (mixed types, object columns that Arrow does not take).
-
-    With `text_as_words`, a text key of short ASCII texts (`text_words`) is sorted as the
-    big-endian 64-bit words of its texts padded with NUL bytes, integers compared in place
-    of texts: the same order (see `text_words`), about 40% less CPU for correlation's first
-    sort of the exports' events (0.27-0.36 -> 0.19-0.21 s at 200k cases), at the cost of
-    the words beside the log while it sorts (8 bytes per word per event)."""
+    (mixed types, object columns that Arrow does not take)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if len(keys) == 0 or len(frame) < 2:
         return np.arange(len(frame), dtype=np.int64)
-    def key(values: pd.Series) -> list[pa.Array | pa.ChunkedArray]:
+    def key(values: pd.Series) -> pa.Array | pa.ChunkedArray:
         if isinstance(values.dtype, pd.CategoricalDtype):  # pandas sorts these by code
             codes = values.cat.codes.to_numpy()
-            return [pa.array(codes, mask=codes < 0)]
-        if text_as_words and (words := text_words(values)) is not None:
-            return [pa.array(word) for word in words]
-        return [pa.array(values.array, from_pandas=True)]
+            return pa.array(codes, mask=codes < 0)
+        return pa.array(values.array, from_pandas=True)
 
     arrow_keys = not any(frame[k].dtype == object for k in keys)
     if arrow_keys:
         try:
-            columns = [column for k in keys for column in key(frame[k])]
-            table = pa.table({f"k{i}": column for i, column in enumerate(columns)})
-            del columns
+            table = pa.table({f"k{i}": key(frame[k]) for i, k in enumerate(keys)})
             # Missing values last: Arrow's default placement, in every supported version.
             order = pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending")
-                                                      for i in range(table.num_columns)])
+                                                      for i in range(len(keys))])
             return np.asarray(order.to_numpy(), dtype=np.int64)
         except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     return (frame[keys].reset_index(drop=True).sort_values(keys, kind="stable")
             .index.to_numpy(dtype=np.int64))
-
-
-WORDS_UP_TO = 32
-"""The longest text (in bytes) `text_words` turns into words: at most four per text."""
-
-
-def text_words(values: pd.Series) -> list[np.ndarray] | None:
-    """An Arrow text column as the big-endian 64-bit words of its texts, each padded with NUL
-    bytes to the longest one's width rounded up to 8 bytes, as unsigned integers: sorted by
-    the words in turn, the texts sort as Arrow sorts them (by bytes, so by code point). A
-    text that is a prefix of another sorts first as it does as text, as no text holds a NUL
-    byte to tell it from the padding. None where this does not hold or does not pay: a
-    missing value, a text of a NUL byte or of a character beyond ASCII (padded by
-    characters, not bytes), a text longer than WORDS_UP_TO bytes, a column not Arrow's."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    data = sortable_text(values)
-    if data is None or not len(data):
-        return None
-    longest = pc.max(pc.binary_length(data)).as_py()
-    if not longest or longest > WORDS_UP_TO or not pc.all(pc.string_is_ascii(data)).as_py() \
-            or pc.any(pc.match_substring(data, "\x00")).as_py():
-        return None
-    width = -(-longest // 8) * 8
-    padded = pc.utf8_rpad(data, width=width, padding="\x00")
-    kind = np.dtype(np.int64 if pa.types.is_large_string(padded.type) else np.int32)
-    offsets = np.frombuffer(padded.buffers()[1], dtype=kind, count=len(padded) + 1,
-                            offset=kind.itemsize * padded.offset)
-    if offsets[-1] - offsets[0] != width * len(padded):  # (every text is `width` bytes)
-        return None
-    cells = np.frombuffer(padded.buffers()[2], dtype=np.uint8, count=width * len(padded),
-                          offset=int(offsets[0])).reshape(len(padded), width)
-    words = [np.ascontiguousarray(cells[:, at:at + 8]).view(">u8").ravel().astype(np.uint64)
-             for at in range(0, width, 8)]
-    del cells, padded
-    return words
 
 
 EVENT_ORDER = (CASE, TIMESTAMP, EVENT_ID)

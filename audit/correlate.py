@@ -162,8 +162,7 @@ def correlate(log: pd.DataFrame, config: SourcesConfig, *, release: bool = False
     # the log, neither changes it; both mostly Arrow's kernels, which release the GIL).
     stated_case, base = C.at_once(
         partial(_stated_case, log, config),
-        partial(C.stable_order, log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW],
-                text_as_words=True),
+        partial(C.stable_order, log, [C.CASE, C.TIMESTAMP, C.SOURCE_FILE, C.SOURCE_ROW]),
         rows=len(log))
     handed = [base]  # (handed over: _assign frees it once read)
     del base

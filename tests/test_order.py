@@ -21,7 +21,6 @@ from audit.canonical import (
     stable_order,
     text_hashes,
     text_isin,
-    text_words,
 )
 
 
@@ -60,45 +59,6 @@ def test_stable_order_is_pandas_stable_sort(keys: list[str], seed: int) -> None:
     order = stable_order(frame, keys)
     assert order.dtype == np.int64
     assert order.tolist() == expected.tolist()
-
-
-# Correlation's ids: prefixes of one another, lengths about the 8-byte words' edges, a space
-# and a tilde (below and above the letters), the empty text, long runs of one text.
-_IDS = ["a", "b", "ab", "abc", "a b", "ch_1", "ch_10", "ch_2", "x" * 7 + "y", "x" * 8, "x" * 9,
-        "x" * 16, "x" * 17, "zz", "A", "~", "", "RC-10", "RC-9", "re_3MtwBwLkdIwHu7ix"]
-
-
-@pytest.mark.parametrize("dtype", ["string[pyarrow]", "large_string[pyarrow]"])
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_text_as_words_sorts_as_text(dtype: str, seed: int) -> None:
-    """A short ASCII text key sorted as its padded 64-bit words (correlation's first sort)
-    gives pandas' stable order, ties by the next keys and then by position."""
-    rng = np.random.default_rng(seed)
-    n = 4000
-    frame = pd.DataFrame({"case": pd.Series(rng.choice(_IDS, n), dtype=dtype),
-                          "time": rng.integers(0, 4, n), "row": rng.integers(0, 3, n)},
-                         index=rng.permutation(n))
-    words = text_words(frame["case"])
-    assert words is not None and len(words) == 3  # (the longest, 19 bytes: three words)
-    keys = ["case", "time", "row"]
-    expected = frame.reset_index(drop=True).sort_values(keys, kind="stable").index
-    order = stable_order(frame, keys, text_as_words=True)
-    assert order.dtype == np.int64
-    assert order.tolist() == expected.tolist()
-    assert order.tolist() == stable_order(frame, keys).tolist()
-
-
-@pytest.mark.parametrize("values", [["é", "e"], ["a\x00", "a"], ["a", None], ["a" * 33, "a"]],
-                         ids=["beyond-ascii", "nul", "missing", "long"])
-def test_text_words_refused_where_the_order_would_differ(values: list[str | None]) -> None:
-    """Where padding with NUL bytes could change the order, or would cost more than it saves,
-    no words: the key is sorted as text, the same order as pandas'."""
-    column = pd.Series(values * 50, dtype="string[pyarrow]")
-    assert text_words(column) is None
-    assert text_words(column.astype(object)) is None
-    frame = pd.DataFrame({"case": column})
-    expected = frame.sort_values(["case"], kind="stable").index
-    assert stable_order(frame, ["case"], text_as_words=True).tolist() == expected.tolist()
 
 
 def test_sorted_frame_is_sort_values() -> None:
