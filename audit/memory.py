@@ -153,6 +153,16 @@ def return_free_memory() -> None:
         trim(0)
 
 
+def memory_text(size: int) -> str:
+    """`size` bytes as a message shows them: in GiB from 1 GiB (one decimal), in MiB below
+    (before, '0.0 GiB' was said of anything under 50 MiB), in bytes below 1 MiB."""
+    if size >= 1 << 30:
+        return f"{size / (1 << 30):.1f} GiB"
+    if size >= 1 << 20:
+        return f"{size / (1 << 20):,.0f} MiB"
+    return f"{size:,} bytes"
+
+
 def available_memory(meminfo: Path = Path("/proc/meminfo"),
                      cgroup: Path = Path("/sys/fs/cgroup"),
                      own: Path = Path("/proc/self/cgroup"),

@@ -40,7 +40,8 @@ def test_json_whose_objects_need_more_memory_than_is_left_is_refused_before_deco
     with 10 MB left, refused naming the file and the count, before they are decoded; with
     20 MB left, read (the file's one event). Before, no bound: a 5.4 MB .jsonocel.gz of
     400 MB of `{},` (74 times compressed, under GZIP_MOST_RATIO) ended in MemoryError, an
-    internal error, or took some 10 GB."""
+    internal error, or took some 10 GB. (Sizes below 1 GiB are said in MiB: before, "needs
+    at least 0.0 GiB ... but 0.0 GiB is available".)"""
     path = _dense(tmp_path / "dense.jsonocel.gz", 300_000)
     containers = 300_001 + 6 + 8  # (the filler's, its last one's too; the document's
     # own objects; its arrays)
@@ -53,8 +54,8 @@ def test_json_whose_objects_need_more_memory_than_is_left_is_refused_before_deco
         read_ocel(path, "T")
     assert str(caught.value) == (
         f"{path}: its {len(text):,} characters of JSON hold {containers:,} objects and "
-        f"arrays, whose reading needs at least 0.0 GiB of memory more ({JSON_CONTAINER_BYTES}"
-        " bytes each at the least), but 0.0 GiB is available: refused before they are "
+        f"arrays, whose reading needs at least 16 MiB of memory more ({JSON_CONTAINER_BYTES}"
+        " bytes each at the least), but 10 MiB is available: refused before they are "
         "decoded (a few MB of gzip can hold hundreds of MB of JSON; see docs/security.md); "
         "import it where more memory is free")
     monkeypatch.setattr(ocel, "available_memory", lambda: 20 * MB)
@@ -93,8 +94,11 @@ def test_gzip_read_whole_is_refused_once_it_passes_the_memory_left(
         read_ocel(path, "T")
     message = str(caught.value)
     assert message.startswith(f"{path}: decompresses to more than the memory available: ")
-    assert "held whole and then copied once, but 0.0 GiB is available" in message
+    assert "held whole and then copied once, but 2 MiB is available" in message
+    assert "decompressed from the first " in message
     read = int(message.split(": ")[2].split(" bytes")[0].replace(",", ""))
+    first = int(message.split("from the first ")[1].split(" compressed")[0].replace(",", ""))
+    assert 0 < first < read / 20  # (compressed: 6 MB of JSON in a few KB)
     assert 2 * MB < read <= 3 * MB  # (the first look past the 2 MB left)
 
 
@@ -123,3 +127,54 @@ def test_the_address_space_limit_lowers_the_memory_left(tmp_path: Path,
     assert address_space_left(status) is None
     assert available_memory(meminfo, tmp_path / "none", tmp_path / "none", status) == \
         8_000_000 * 1024
+
+
+def _braced(path: Path, objects: int, braces: int, empties: int = 0) -> Path:
+    """An OCEL 2.0 JSON log of `objects` objects, each with an attribute value of `braces`
+    '{' and '[' characters (and an escaped quote among them, which a scan not honouring
+    escapes would take as the string's end) and one event holding `empties` empty
+    objects."""
+    value = "{[" * (braces // 2) + '\\"{[ "{'
+    document = {
+        "objectTypes": [{"name": "T", "attributes": [{"name": "note", "type": "string"}]}],
+        "eventTypes": [{"name": "A", "attributes": []}],
+        "objects": [{"id": f"o{i}", "type": "T",
+                     "attributes": [{"name": "note", "time": "2026-01-01T00:00:00Z",
+                                     "value": value}]} for i in range(objects)],
+        "events": [{"id": "e1", "type": "A", "time": "2026-01-01T00:00:00Z",
+                    "relationships": [{"objectId": "o0", "qualifier": ""}],
+                    "filler": [{} for _ in range(empties)]}]}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_braces_within_strings_are_not_counted_as_objects(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A valid log of 250 objects whose notes are long runs of '{' was refused: "hold
+    36,000,250 objects and arrays ... needs at least 1.9 GiB" (the '{' and '[' of its
+    strings counted), which it does not need (it imported at 300 MB). Now, where the count
+    of every '{' and '[' says refuse, they are counted again outside strings (quotes and
+    escapes honoured): read; and a log refused states the true count."""
+    path = _braced(tmp_path / "braced.jsonocel", 250, 20_000)
+    text = path.read_text(encoding="utf-8")
+    assert (text.count("{") + text.count("[")) * JSON_CONTAINER_BYTES > 100 * MB
+    monkeypatch.setattr(ocel, "available_memory", lambda: 10 * MB, raising=False)
+    table = read_ocel(path, "T")
+    assert len(table.frame) == 1
+    # With 20,000 empty objects besides (1.1 MB at the least), more than the 1 MB left:
+    # refused, naming as many as the document decoded holds (not the strings' '{').
+    path = _braced(tmp_path / "braced.jsonocel", 250, 20_000, empties=20_000)
+    monkeypatch.setattr(ocel, "available_memory", lambda: MB)
+    with pytest.raises(InputError) as caught:
+        read_ocel(path, "T")
+    containers = _containers(json.loads(path.read_text(encoding="utf-8")))
+    assert 20_000 < containers < 21_000
+    assert f"characters of JSON hold {containers:,} objects and arrays" in str(caught.value)
+
+
+def _containers(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(_containers(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_containers(v) for v in value)
+    return 0

@@ -138,17 +138,16 @@ class _BoundedGzip(RawIOBase):
         return b"".join(parts)
 
     def _refuse_beyond_memory(self, held: int) -> None:
-        from audit.memory import available_memory
+        from audit.memory import available_memory, memory_text
 
         left = available_memory()
         if left is None or held <= left:
             return
-        gib = 1 << 30
         raise InputError(
-            f"decompresses to more than the memory available: {held:,} bytes from the first "
-            f"{self._file.tell():,}, held whole and then copied once, but {left / gib:.1f} "
-            "GiB is available: refused before it is held whole; import it where more memory "
-            "is free", file=self._path)
+            f"decompresses to more than the memory available: {held:,} bytes decompressed "
+            f"from the first {self._file.tell():,} compressed bytes, held whole and then "
+            f"copied once, but {memory_text(left)} is available: refused before it is "
+            "held whole; import it where more memory is free", file=self._path)
 
     def close(self) -> None:
         try:
