@@ -178,3 +178,43 @@ def _containers(value: object) -> int:
     if isinstance(value, list):
         return 1 + sum(_containers(v) for v in value)
     return 0
+
+
+def test_an_event_error_is_told_though_its_line_cannot_be_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event's error is told with its line, found by reading the file again: through the
+    gzip memory bound, which, the decoded log now holding memory, could refuse that second
+    read, its InputError of memory then told instead of the event's. Now the event's error
+    is told, without its line, where its line cannot be read."""
+    document = {
+        "objectTypes": [{"name": "T", "attributes": []}],
+        "eventTypes": [{"name": "A", "attributes": []}],
+        "objects": [{"id": "o1", "type": "T"}],
+        "events": [{"id": "e1", "type": "A", "time": "2026-01-01T00:00:00Z",
+                    "relationships": [{"objectId": "o1", "qualifier": ""}]},
+                   {"id": "e2", "time": "2026-01-01T00:00:00Z",
+                    "relationships": [{"objectId": "o1", "qualifier": ""}]}]}
+    path = tmp_path / "log.jsonocel.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as stream:
+        stream.write(json.dumps(document, indent=1))
+    with pytest.raises(InputError) as caught:
+        read_ocel(path, "T")
+    told = str(caught.value)
+    line = caught.value.row
+    assert "'type'" in told and caught.value.unit == "line" and line is not None
+    # The memory left: ample until the log is decoded, then 100 bytes (its second read
+    # refused).
+    import audit.memory
+
+    decoded = []
+    monkeypatch.setattr(xes, "_MEMORY_STEP", 1, raising=False)
+    monkeypatch.setattr(audit.memory, "available_memory",
+                        lambda: 100 if decoded else None)
+    loads = ocel.loads
+    monkeypatch.setattr(ocel, "loads", lambda text: (decoded.append(1), loads(text))[1])
+    with pytest.raises(InputError) as caught:
+        read_ocel(path, "T")
+    assert decoded
+    assert caught.value.row is None
+    assert f" (line {line})" in told
+    assert str(caught.value) == told.replace(f" (line {line})", "")

@@ -308,12 +308,15 @@ def _json_event(path: Path, event: dict[str, Any], number: int) -> _Event:
 
 
 def _json_line(path: Path, steps: list[str | int]) -> int | None:
-    """The line of the value at `steps` in the JSON file (read again: for an error only)."""
+    """The line of the value at `steps` in the JSON file (read again: for an error only);
+    None where it cannot be read again, the error then told without its line: a gzip file's
+    second read, through the memory bound while the decoded log holds memory, could be
+    refused, and its InputError of memory was told instead of the record's error."""
     try:
         with open_binary(path) as stream:
             data = stream.read()
         return line_of_value(data.decode(json.detect_encoding(data)), steps)
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, InputError, MemoryError):
         return None
 
 
