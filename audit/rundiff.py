@@ -98,7 +98,10 @@ Within format 2 (with findings.json's format 4), the runs' `rule_versions`,
 last column): a reader of format 2 that does not know them misreads nothing. The runs'
 `event_order` and `summary.event_order_change` were added within format 2 too, and so was
 `summary.run_id_change` (the parts of the two run ids that differ; its `not_recorded`, the
-parts neither run records, once in `same`)."""
+parts neither run records, once in `same`), and `summary.waived_per_class`,
+`summary.not_comparable_by_run` and each rule's `waived` and `not_comparable_by_run` in
+`summary.by_rule` (the same day's `waived_in_new`, a name the money bridge's closed reason
+has, renamed before a release)."""
 
 DIFF_FILES = ("diff.json", "diff.csv", "SHA256SUMS")
 """The files `diff` writes into --out."""
@@ -114,8 +117,13 @@ CLASS_WORDS = {"new": "new", "still_open": "still open", "changed": "changed",
 """Each class as the console names it."""
 
 NEW_CLASSES = ("new", "still_open", "changed", "suppressed_in_old", "not_comparable")
-"""The classes whose finding is NEW's (`not_comparable`: where its rule ran in NEW only), of
-which `RunDiff.waived_in_new` counts those NEW waives."""
+"""The classes holding NEW's findings (`not_comparable` in part: where its rule ran in NEW
+only), of which `RunDiff.waived_per_class` counts those NEW waives."""
+
+OLD_CLASSES = ("resolved", "not_rejudged", "suppressed_in_new", "not_comparable")
+"""The classes holding OLD's findings only (`not_comparable` in part: where its rule ran in
+OLD only), of which `RunDiff.waived_per_class` counts those OLD waived. (OLD's findings still
+open or changed are NEW's too: OLD's waivers of those are told as waivers' changes.)"""
 
 MONEY_CLASSES = ("new", "still_open", "changed", "resolved", "not_rejudged")
 """The classes whose money at risk the diff sums: of the first three NEW's findings (those
@@ -1151,6 +1159,19 @@ def _aged_stages(before: Any, after: Any, old_clock: datetime, new_clock: dateti
     return True
 
 
+def _run_of(row: Row) -> str:
+    """The run whose finding a row of one run only is: "OLD" where NEW has none."""
+    return "OLD" if row.new_waived is None else "NEW"
+
+
+def _waived_side(row: Row) -> str:
+    """The run that waived a row's finding, as `RunDiff.waived_per_class` counts it: "NEW"
+    where NEW waives it, "OLD" where OLD waived a finding of OLD only, else ""."""
+    if row.new_waived:
+        return "NEW"
+    return "OLD" if row.old_waived and row.new_waived is None else ""
+
+
 @dataclass(frozen=True)
 class Row:
     """One finding of the diff: its class, and the finding (NEW's where in both)."""
@@ -1347,35 +1368,54 @@ class RunDiff:
             entry = out.get(code)
             if entry is None:
                 entry = out[code] = {"name": row.finding["name"],
-                                     **dict.fromkeys(CLASSES, 0), "waived_in_new": 0}
+                                     **dict.fromkeys(CLASSES, 0),
+                                     "not_comparable_by_run": {"OLD": 0, "NEW": 0},
+                                     "waived": {"NEW": 0, "OLD": 0}}
             entry[row.cls] += 1
-            if row.new_waived:
-                entry["waived_in_new"] += 1
+            if row.cls == "not_comparable":
+                entry["not_comparable_by_run"][_run_of(row)] += 1
+            side = _waived_side(row)
+            if side:
+                entry["waived"][side] += 1
         return {code: out[code] for code in sorted(out)}
 
-    def rule_waived_in_new(self) -> dict[str, dict[str, int]]:
-        """Per rule code, per class, its findings NEW waives (those of `waived_in_new`); a
-        rule or class with none is left out. Worked out once per diff, as `by_rule`."""
-        return self._rule_waived_in_new
+    def rule_waived(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Per rule code, per run ("NEW", "OLD"), per class, the findings that run waives
+        (`waived_per_class`); a rule, run or class with none is left out. Worked out once
+        per diff, as `by_rule`."""
+        return self._rule_waived
 
     @cached_property
-    def _rule_waived_in_new(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
+    def _rule_waived(self) -> dict[str, dict[str, dict[str, int]]]:
+        out: dict[str, dict[str, dict[str, int]]] = {}
         for row in self.rows:
-            if row.new_waived:
-                of_rule = out.setdefault(row.finding["rule"], {})
-                of_rule[row.cls] = of_rule.get(row.cls, 0) + 1
+            side = _waived_side(row)
+            if side:
+                of_run = out.setdefault(row.finding["rule"], {}).setdefault(side, {})
+                of_run[row.cls] = of_run.get(row.cls, 0) + 1
         return out
 
-    def waived_in_new(self) -> dict[str, int]:
-        """Per class holding NEW's finding (`NEW_CLASSES`), its findings NEW waives: counted
-        in the class, as check lists them, but not among NEW's open findings (its summary's
-        `findings`), so that a class's count less these is what NEW's check counts."""
-        out = dict.fromkeys(NEW_CLASSES, 0)
-        for of_rule in self.rule_waived_in_new().values():
-            for cls, n in of_rule.items():
-                if cls in out:
-                    out[cls] += n
+    def waived_per_class(self) -> dict[str, dict[str, int]]:
+        """Per run, per class holding its findings (NEW: `NEW_CLASSES`, OLD: `OLD_CLASSES`),
+        the findings that run waived: counted in the class, as check lists them, but not
+        among that run's open findings (its summary's `findings`). NEW's: a class's count
+        (of not comparable, its NEW part) less these is what NEW's check counts; OLD's: what
+        resolved, not re-judged, suppressed in NEW and not comparable hold that OLD did not
+        count open."""
+        out = {"NEW": dict.fromkeys(NEW_CLASSES, 0), "OLD": dict.fromkeys(OLD_CLASSES, 0)}
+        for of_rule in self.rule_waived().values():
+            for side, of_run in of_rule.items():
+                for cls, n in of_run.items():
+                    out[side][cls] += n
+        return out
+
+    def not_comparable_by_run(self) -> dict[str, int]:
+        """The not-comparable findings by the run that found them: OLD's (of a rule that ran
+        in OLD only) and NEW's (of a rule that ran in NEW only)."""
+        out = {"OLD": 0, "NEW": 0}
+        for row in self.rows:
+            if row.cls == "not_comparable":
+                out[_run_of(row)] += 1
         return out
 
     def still_open_with_changes(self) -> int:
@@ -1548,7 +1588,8 @@ class RunDiff:
                 "waivers": self.waiver_changes(),
                 "waivers_ended": self.waivers_ended(),
                 "new_waived": self.new_waived(),
-                "waived_in_new": self.waived_in_new(),
+                "waived_per_class": self.waived_per_class(),
+                "not_comparable_by_run": self.not_comparable_by_run(),
                 "worse_in_new": self.worse_in_new(),
                 "waivers_unused_in_new": self.unused_waivers(),
                 "money_at_risk": self.money_at_risk(),
@@ -2186,6 +2227,21 @@ def write_diff(diff: RunDiff, folder: Path) -> list[Path]:
     return [json_path, csv_path]
 
 
+def _not_comparable_parts(by_run: dict[str, int], waived: dict[str, int]) -> str:
+    """What not comparable's count holds: each run's findings (OLD's of a rule that ran in
+    OLD only, NEW's of one that ran in NEW only), and of each the waived ones. Of one run's
+    findings only (a rule's), that run named: "(of OLD, of which 1 waived in OLD)"."""
+    sides = [side for side in ("OLD", "NEW") if by_run.get(side)]
+    if not sides:
+        return ""
+
+    def part(side: str) -> str:
+        return (f"{by_run[side]:,} of {side}" if len(sides) > 1 else f"of {side}") + (
+            f", of which {waived[side]:,} waived in {side}" if waived.get(side) else "")
+
+    return " (" + "; ".join(part(side) for side in sides) + ")"
+
+
 def summary_lines(diff: RunDiff) -> list[str]:
     """The console's summary, as check's: the runs, the counts per class, the waivers'
     changes, the money at risk of the new and still-open findings, per rule, warnings."""
@@ -2194,13 +2250,17 @@ def summary_lines(diff: RunDiff) -> list[str]:
 
     old, new = diff.old, diff.new
     counts = diff.counts()
-    waived = diff.waived_in_new()
+    waived = diff.waived_per_class()
+    by_run = diff.not_comparable_by_run()
 
     def of_which(c: str) -> str:
-        """What a class's count holds: NEW's waived findings among it (counted apart from
-        the open ones, as check counts them), a still-open one's changes."""
-        parts = [f"{waived[c]} waived in NEW" + (" already" if c == "new" else "")
-                 if waived.get(c) else ""]
+        """What a class's count holds: the waived findings among it (counted apart from the
+        open ones, as each run's check counts them), of not comparable each run's part, a
+        still-open one's changes."""
+        if c == "not_comparable":
+            return _not_comparable_parts(by_run, {side: waived[side][c] for side in waived})
+        parts = [f"{waived[side][c]} waived in {side}" if waived[side].get(c) else ""
+                 for side in ("NEW", "OLD")]
         if c == "still_open":
             parts += [f"{diff.still_open_with_changes()} with changes"
                       if diff.still_open_with_changes() else "",
@@ -2255,10 +2315,19 @@ def summary_lines(diff: RunDiff) -> list[str]:
             f" = NEW {shown(row['new'], currency)}" + ("" if row["adds_up"]
                                                        else " (does not add up)"))
     for code, row in diff.by_rule().items():
-        rule_waived = diff.rule_waived_in_new().get(code, {})
-        parts = [f"{CLASS_WORDS[c]} {row[c]}" + (
-            f" (of which {rule_waived[c]} waived in NEW)" if rule_waived.get(c) else "")
-            for c in CLASSES if row[c]]
+        rule_waived = diff.rule_waived().get(code, {})
+
+        def of_rule(c: str, row: dict[str, Any] = row,
+                    rule_waived: dict[str, dict[str, int]] = rule_waived) -> str:
+            if c == "not_comparable":
+                return _not_comparable_parts(
+                    row["not_comparable_by_run"],
+                    {side: rule_waived.get(side, {}).get(c, 0) for side in ("OLD", "NEW")})
+            parts = [f"{rule_waived[side][c]} waived in {side}"
+                     for side in ("NEW", "OLD") if rule_waived.get(side, {}).get(c)]
+            return f" (of which {', '.join(parts)})" if parts else ""
+
+        parts = [f"{CLASS_WORDS[c]} {row[c]}{of_rule(c)}" for c in CLASSES if row[c]]
         change = diff.versions.get(code)
         lines.append(f"  {code} {row['name']:<26} " + ", ".join(parts) + (
             "" if change is None else f" (rule logic version {change[0]} -> {change[1]})"))

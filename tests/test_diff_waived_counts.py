@@ -72,16 +72,107 @@ def test_diff_counts_waived_findings_as_each_check_does(tmp_path: Path) -> None:
 
     summary = json.loads((tmp_path / "diff" / "diff.json").read_text(encoding="utf-8"))[
         "summary"]
-    waived_in_new = summary["waived_in_new"]
+    waived_in_new = summary["waived_per_class"]["NEW"]
     assert waived_in_new == {"new": 0, "still_open": 2, "changed": 0,
                              "suppressed_in_old": 0, "not_comparable": 0}
+    assert summary["not_comparable_by_run"] == {"OLD": 0, "NEW": 0}
     in_new = ("new", "still_open", "changed", "suppressed_in_old")
     assert sum(summary["findings"][c] - waived_in_new[c] for c in in_new) \
         == new["summary"]["findings"]
     assert sum(waived_in_new.values()) == new["summary"]["waived"]
     for code, counts in new["summary"]["by_rule"].items():
         row = summary["by_rule"].get(code)
-        in_diff = 0 if row is None else sum(row[c] for c in in_new) - row["waived_in_new"]
+        in_diff = 0 if row is None else sum(row[c] for c in in_new) - row["waived"]["NEW"]
         assert in_diff == counts["findings"], code
-    assert (summary["by_rule"]["DU001"]["waived_in_new"],
-            summary["by_rule"]["AP003"]["waived_in_new"]) == (1, 1)
+    assert (summary["by_rule"]["DU001"]["waived"],
+            summary["by_rule"]["AP003"]["waived"]) == ({"NEW": 1, "OLD": 0}, {"NEW": 1, "OLD": 0})
+
+
+def _policy_of(path: Path, threshold_eur: int, ignore: str,
+               waived: tuple[tuple[str, str], ...]) -> Path:
+    """The bundled policy ignoring the rule `ignore`, waiving `waived`, its EUR
+    second-approval threshold set."""
+    policy = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    policy["thresholds"]["second_approval"]["EUR"] = threshold_eur
+    policy["rules"]["ignore"] = [ignore]
+    policy["waivers"] = [{"rule": rule, "case": case, "reason": "accepted by the committee",
+                          "approved_by": "CFO", "expires": "2027-12-31"}
+                         for rule, case in waived]
+    path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_diff_tells_each_runs_waived_findings_and_not_comparable_by_run(
+        tmp_path: Path) -> None:
+    """OLD ignores instrument-mismatch (EV006: 3 findings in NEW) and waives a finding of
+    refund-exceeds-charge (EV005: 4 findings in OLD) and the AP003 finding of CS0000198 (693.58
+    EUR); NEW ignores EV005, waives one finding of EV006, and raises the EUR second-approval
+    threshold to 1,200 (AP003's findings of 693.58 and 1,155.03 EUR resolved). DU001 on
+    40288 is waived in both. Not comparable holds OLD's 4 findings of EV005 (1 waived in
+    OLD) and NEW's 3 of EV006 (1 waived in NEW); resolved 2, of which 1 waived in OLD.
+
+    Before, the diff said "not comparable 7 (of which 1 waived in NEW)" and "resolved 2",
+    and its docs that a class's count less NEW's waived is what NEW counts: OLD's findings
+    among not comparable, and OLD's waived findings, were counted unsaid."""
+    old = _check(tmp_path / "old", _policy_of(
+        tmp_path / "old.yaml", 500, "EV006", (("duplicate-refund", "40288"),
+                                              ("refund-exceeds-charge", "40032"),
+                                              ("missing-second-approval", "CS0000198"))))
+    new = _check(tmp_path / "new", _policy_of(
+        tmp_path / "new.yaml", 1200, "EV005", (("duplicate-refund", "40288"),
+                                               ("instrument-mismatch", "40024"))))
+    assert old["summary"]["waived"] == 3 and new["summary"]["waived"] == 2
+    # (EV005 on 40288 found in OLD too: DU001's finding there, waived, suppresses none)
+    assert [f["case_id"] for f in old["findings"] if f["rule"] == "EV005"] == [
+        "40032", "40288", "CS0000212", "RFD-120"]
+    assert [f["case_id"] for f in new["findings"] if f["rule"] == "EV006"] == [
+        "40024", "40115", "CS0000206"]
+
+    result = CliRunner().invoke(main, ["diff", str(tmp_path / "old"), str(tmp_path / "new"),
+                                       "--out", str(tmp_path / "diff")])
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = result.output.splitlines()
+    findings_line = next(line for line in lines if line.startswith("findings: "))
+    assert ", resolved 2 (of which 1 waived in OLD), " in findings_line, findings_line
+    assert findings_line.endswith(
+        ", not comparable 7 (4 of OLD, of which 1 waived in OLD; 3 of NEW, of which 1 "
+        "waived in NEW)"), findings_line
+    assert "  EV005 refund-exceeds-charge      not comparable 4 (of OLD, of which 1 waived " \
+        "in OLD)" in lines
+    assert "  EV006 instrument-mismatch        not comparable 3 (of NEW, of which 1 waived " \
+        "in NEW)" in lines
+    assert "  AP003 missing-second-approval    still open 2, resolved 2 (of which 1 waived " \
+        "in OLD)" in lines
+
+    document = json.loads((tmp_path / "diff" / "diff.json").read_text(encoding="utf-8"))
+    summary, rows = document["summary"], document["findings"]
+    assert "waived_in_new" not in summary  # (the money bridge's closed reason, not a count)
+    assert summary["not_comparable_by_run"] == {"OLD": 4, "NEW": 3}
+    waived = summary["waived_per_class"]
+    assert waived == {"NEW": {"new": 0, "still_open": 1, "changed": 0,
+                              "suppressed_in_old": 0, "not_comparable": 1},
+                      "OLD": {"resolved": 1, "not_rejudged": 0, "suppressed_in_new": 0,
+                              "not_comparable": 1}}
+    # Each run's findings as its check counts them, from the diff's counts: NEW's classes
+    # (not comparable's NEW part) less NEW's waived, OLD's likewise (OLD's waived among
+    # the findings in both runs told by the rows, as the waivers' changes tell them).
+    counts = summary["findings"]
+    in_new = sum(counts[c] for c in ("new", "still_open", "changed", "suppressed_in_old")) \
+        + summary["not_comparable_by_run"]["NEW"]
+    assert in_new - sum(waived["NEW"].values()) == new["summary"]["findings"]
+    assert sum(waived["NEW"].values()) == new["summary"]["waived"]
+    in_old = sum(counts[c] for c in ("still_open", "changed", "resolved", "not_rejudged",
+                                     "suppressed_in_new")) \
+        + summary["not_comparable_by_run"]["OLD"]
+    old_waived_in_both = sum(1 for row in rows if row["class"] in ("still_open", "changed")
+                             and row["old_waived"])
+    assert old_waived_in_both == 1
+    assert in_old - sum(waived["OLD"].values()) - old_waived_in_both \
+        == old["summary"]["findings"]
+    assert sum(waived["OLD"].values()) + old_waived_in_both == old["summary"]["waived"]
+    by_rule = summary["by_rule"]
+    assert (by_rule["EV005"]["not_comparable_by_run"], by_rule["EV005"]["waived"]) == (
+        {"OLD": 4, "NEW": 0}, {"NEW": 0, "OLD": 1})
+    assert (by_rule["EV006"]["not_comparable_by_run"], by_rule["EV006"]["waived"]) == (
+        {"OLD": 0, "NEW": 3}, {"NEW": 1, "OLD": 0})
+    assert by_rule["AP003"]["waived"] == {"NEW": 0, "OLD": 1}

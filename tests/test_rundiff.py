@@ -431,16 +431,16 @@ def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> N
     assert {f["rule"] for f in diff["findings"] if f["aged_only"]} == {"EV003"}
     # (NEW's waiver of SD001 on case 40021 waives a still-open finding: counted apart, as
     # NEW's check counts it)
-    assert diff["summary"]["waived_in_new"]["still_open"] == 1
+    assert diff["summary"]["waived_per_class"]["NEW"]["still_open"] == 1
     assert f"new {counts['new']}, still open {counts['still_open']} (of which " \
         f"1 waived in NEW, {aged} aged only), changed " \
         f"{counts['changed']}, resolved " \
         f"{counts['resolved']}, not re-judged {counts['not_rejudged']}, not comparable " \
-        f"{counts['not_comparable']}" in result.output
+        f"{counts['not_comparable']} (of OLD)" in result.output
     assert "waivers: added in NEW 1, ended in NEW 1 (removed 1)" in result.output
     assert "warning: the runs used different policies" in result.output
     assert [line for line in result.output.splitlines() if line.startswith("  EV006 ")] == [
-        f"  EV006 instrument-mismatch        not comparable {len(ev006)}"]
+        f"  EV006 instrument-mismatch        not comparable {len(ev006)} (of OLD)"]
 
 
 def test_the_wrong_way_round_warns_and_a_rule_old_did_not_run_is_not_new(
@@ -1043,7 +1043,7 @@ def test_waivers_named_how_they_ended_a_new_finding_waived_and_unused_ones(
         {"expired": 1, "removed": 1}, 1)
     assert [w["case"] for w in summary["waivers_unused_in_new"]] == ["A", "X-NONE"]
     lines = summary_lines(diff)
-    assert "findings: new 1 (of which 1 waived in NEW already), still open 2, changed 0, " \
+    assert "findings: new 1 (of which 1 waived in NEW), still open 2, changed 0, " \
         "resolved 0" in lines
     assert "waivers: added in NEW 0, ended in NEW 2 (expired 1, removed 1), on new findings " \
         "NEW waives already 1" in lines
@@ -1813,9 +1813,10 @@ def test_the_sums_are_worked_out_once_per_diff(tmp_path: Path) -> None:
                                         **dict.fromkeys(("not_rejudged", "not_comparable",
                                                          "suppressed_in_new",
                                                          "suppressed_in_old"), 0),
-                                        "waived_in_new": 1}}
-    assert diff.rule_waived_in_new() is diff.rule_waived_in_new()
-    assert diff.rule_waived_in_new() == {"EV005": {"new": 1}}
+                                        "not_comparable_by_run": {"OLD": 0, "NEW": 0},
+                                        "waived": {"NEW": 1, "OLD": 0}}}
+    assert diff.rule_waived() is diff.rule_waived()
+    assert diff.rule_waived() == {"EV005": {"NEW": {"new": 1}}}
 
 
 @pytest.fixture(scope="module")
