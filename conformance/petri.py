@@ -1444,8 +1444,12 @@ def joined_failure(model: BpmnModel, *, max_states: int = MAX_SOUNDNESS_STATES
 def _races_never_won(model: BpmnModel, net: WorkflowNet, dead: Sequence[str]) -> str:
     """Where an unsound joined net's only problem is transitions that can never fire and some
     are the branch of an event-based gateway taken before its messages came (a timer's): that
-    the branch never wins the race, the message always there first; "" otherwise."""
+    the branch never wins the race, the message always there first; "" otherwise. Only of a
+    gateway a run reaches (another of its branches fires): a gateway after a branch that
+    never runs is dead with all its branches, its message maybe never sent at all."""
     by_name = {t.name: t for t in net.transitions}
+    dead_names = set(dead)
+    reached = {t.element for t in net.transitions if t.name not in dead_names and t.element}
     pre: dict[str, list[str]] = defaultdict(list)
     for source, target in net.arcs:
         pre[target].append(source)
@@ -1453,8 +1457,8 @@ def _races_never_won(model: BpmnModel, net: WorkflowNet, dead: Sequence[str]) ->
     for name in dead:
         transition = by_name.get(name)
         gateway = model.gateways.get(transition.element or "") if transition else None
-        if gateway is None or gateway.kind != "event-based":
-            continue
+        if gateway is None or gateway.kind != "event-based" or gateway.id not in reached:
+            continue  # (a gateway no run reaches: not a race lost, see the docstring)
         places = pre[name]
         if not any(p.startswith("p:unsent:") for p in places) or any(
                 p.startswith("p:message:") for p in places):

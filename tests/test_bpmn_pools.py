@@ -941,6 +941,50 @@ def test_a_timer_that_never_wins_is_named_in_the_reason_one_pool_is_read(
     assert read_bpmn(wait_for_paid_or_timeout(wins)).joined
 
 
+def test_a_timer_after_a_gateway_no_run_reaches_is_not_named(tmp_path: Path) -> None:
+    """'g2' comes after the never-winning timer's 'X' and waits for Finance's 'm4' (sent only
+    after 'X''s 'm5', so never) or the timer 'tm2': no run reaches 'g2', so all its branches
+    are dead. Only 'g''s timer is named; before, the reason also said 'm4' "is always sent
+    before a run reaches 'g2'", though 'm4' is never sent and 'g2' never reached."""
+    path = collaboration(
+        tmp_path,
+        '<startEvent id="s1"/>' + tasks("a") + '<intermediateThrowEvent id="t"/>'
+        '<intermediateCatchEvent id="cd"><messageEventDefinition/></intermediateCatchEvent>'
+        '<eventBasedGateway id="g"/><intermediateCatchEvent id="w"><messageEventDefinition/>'
+        '</intermediateCatchEvent><intermediateCatchEvent id="tm"><timerEventDefinition/>'
+        '</intermediateCatchEvent>' + tasks("c", "x", "y", "z")
+        + '<eventBasedGateway id="g2"/><intermediateCatchEvent id="w2">'
+        '<messageEventDefinition/></intermediateCatchEvent><intermediateCatchEvent id="tm2">'
+        '<timerEventDefinition/></intermediateCatchEvent>'
+        '<endEvent id="e1"/><endEvent id="e3"/><endEvent id="e5"/>'
+        + flows("s1>a>t>cd>g>w>c>e1", "g>tm>x>g2>w2>y>e3", "g2>tm2>z>e5"),
+        '<startEvent id="s2"><messageEventDefinition/></startEvent>' + tasks("p", "q")
+        + '<intermediateThrowEvent id="t2"/><intermediateThrowEvent id="t3"/>'
+        '<intermediateThrowEvent id="t4"/><eventBasedGateway id="gf"/>'
+        '<intermediateCatchEvent id="wf"><messageEventDefinition/></intermediateCatchEvent>'
+        '<intermediateCatchEvent id="tmf"><timerEventDefinition/></intermediateCatchEvent>'
+        '<endEvent id="e2"/><endEvent id="e6"/>'
+        + flows("s2>p>t2>t3>gf>wf>q>t4>e2", "gf>tmf>e6"),
+        '<messageFlow id="m1" sourceRef="t" targetRef="s2"/>'
+        '<messageFlow id="m2" sourceRef="t2" targetRef="w"/>'
+        '<messageFlow id="m3" sourceRef="t3" targetRef="cd"/>'
+        '<messageFlow id="m5" sourceRef="x" targetRef="wf"/>'
+        '<messageFlow id="m4" sourceRef="t4" targetRef="w2"/>')
+    joined = convert(_Reader(_Source.load(path)).read(None))
+    assert joined.net is not None
+    soundness = check_soundness(joined.net)
+    assert len(soundness.problems) == 1
+    assert {"tau:g2", "tau:g2#2", "t:z", "tau:t4"} <= set(soundness.dead), soundness.dead
+    model = read_bpmn(path)
+    assert not model.joined and model.choice is not None
+    assert model.choice.startswith(
+        "its pools joined by message flows do not read as one process (the timer 'tm' after "
+        "the event-based gateway 'g' can never win: the message it waits for there ('m2') is "
+        "always sent before a run reaches 'g', so that branch never runs (9 transition(s) "
+        "can never fire: "), model.choice
+    assert "gateway 'g2'" not in model.choice and "tm2" not in model.choice, model.choice
+
+
 def test_the_sop_graph_of_one_pool_read_says_the_other_pools_are_left_out(
         tmp_path: Path) -> None:
     """A collaboration whose timer never wins is read as its pool with the most tasks: the
