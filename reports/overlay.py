@@ -580,10 +580,15 @@ class SopGraph:
     interleavings included) or "pool flows" (pools read as one, their runs not explored: the
     sequence and message flows)."""
     one_pool: str | None = None
-    """Where the file has several pools with a process and one was read without being named
-    (`BpmnModel.choice`): which, and why the pools were not read as one."""
+    """Where the file has several candidates and one was read without being named
+    (`BpmnModel.choice`): which, and why (pools: why they were not read as one). The
+    candidates are a collaboration's pools with a process, or, in a file of no pools, its
+    top-level processes (`one_of`)."""
     other_pools: tuple[str, ...] = ()
     """With `one_pool`: the names of the pools with a process left out of the drawing."""
+    one_of: str = "pool"
+    """With `one_pool`: "pool" where the file has pools, "process" where it has several
+    top-level processes and no pools (the caption's "one process", not "one pool")."""
 
 
 def sop_graph(model: BpmnModel) -> SopGraph:
@@ -612,6 +617,7 @@ def sop_graph(model: BpmnModel) -> SopGraph:
             lanes[lane].append(task.name)
     title = model.process_name or model.process_id
     one_pool = model.choice
+    one_of = "pool" if model.pools else "process"
     others = tuple(pool.name or pool.id for pool in model.pools
                    if not pool.chosen and not pool.empty and not pool.missing
                    ) if one_pool else ()
@@ -619,7 +625,7 @@ def sop_graph(model: BpmnModel) -> SopGraph:
         model.joined and model.joined_soundness is not None) else None
     if follows is not None:
         return SopGraph(title, dict(lanes), sorted(follows.pairs), sorted(follows.starts),
-                        sorted(follows.ends), "runs", one_pool, others)
+                        sorted(follows.ends), "runs", one_pool, others, one_of)
     out_flows: dict[str, list[str]] = defaultdict(list)
     # (Pools read as one process, their state space too large to explore: a message flow
     # goes on at its receiver, which waits for it, and the receiver's sequence flow in is
@@ -801,7 +807,8 @@ def sop_graph(model: BpmnModel) -> SopGraph:
     flows = {(name[k], name[t]) for k in reachable for t in after_task[k]}
     ends = {name[k] for k in last & reachable}
     return SopGraph(title, dict(lanes), sorted(flows), sorted({name[t] for t in first}),
-                    sorted(ends), "pool flows" if model.joined else "flows", one_pool, others)
+                    sorted(ends), "pool flows" if model.joined else "flows", one_pool, others,
+                    one_of)
 
 
 # --- DOT --------------------------------------------------------------------------------------
@@ -969,14 +976,15 @@ def arrows_text(sop: SopGraph) -> str:
 
 
 def one_pool_text(sop: SopGraph) -> str:
-    """The caption's sentence on a file of several pools of which one is drawn (read without
-    being named: `BpmnModel.choice`), or "" where the whole file is."""
+    """The caption's sentence on a file of several pools (or, with no pools, top-level
+    processes) of which one is drawn (read without being named: `BpmnModel.choice`), or ""
+    where the whole file is."""
     if sop.one_pool is None:
         return ""
     others = ", ".join(f"'{name}'" for name in sop.other_pools)
     left = (f"; the tasks of the other pools ({others}) are no tasks of this SOP: the cases "
             "doing them are drawn with those tasks as not in the SOP") if others else ""
-    return (f" Only one pool of the SOP's file is drawn, as the checks read it: "
+    return (f" Only one {sop.one_of} of the SOP's file is drawn, as the checks read it: "
             f"{sop.one_pool}{left}.")
 
 

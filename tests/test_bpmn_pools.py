@@ -1026,6 +1026,36 @@ def test_the_sop_graph_of_one_pool_read_says_the_other_pools_are_left_out(
     assert "Only one pool" not in alone.caption, alone.caption
 
 
+def test_the_sop_graph_of_one_of_two_processes_without_pools_says_one_process(
+        tmp_path: Path) -> None:
+    """A file of two top-level processes and no collaboration: the reader takes the one with
+    the most tasks ('pA'). The caption says one process of the file is drawn; before, it said
+    "Only one pool", of a file that has no pools."""
+    from audit.checkrun import run_check
+    from reports.overlay import overlay_graphs
+
+    sop = tmp_path / "two.bpmn"
+    sop.write_text(
+        f'<definitions xmlns="{BPMN_NS}" id="d" targetNamespace="t"><process id="pA">'
+        '<startEvent id="s1"/>' + tasks("a", "c") + '<endEvent id="e1"/>'
+        + flows("s1>a>c>e1") + '</process><process id="pB"><startEvent id="s2"/>'
+        + tasks("p") + '<endEvent id="e2"/>' + flows("s2>p>e2") + "</process></definitions>",
+        encoding="utf-8")
+    model = read_bpmn(sop)
+    assert model.process_id == "pA" and model.pools == [] and model.choice is not None
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(LOG_HEADER + "1,c1,A,2026-09-01T10:00:00Z,ecommerce\n"
+                   "2,c1,C,2026-09-01T12:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY.replace("Review request", "A").replace("Pay refund", "P")
+                      .replace("Close ticket", "C").replace("Send rejection", "X"),
+                      encoding="utf-8")
+    [graph] = overlay_graphs(run_check([log], policy, sop=sop))
+    assert "pool" not in graph.caption, graph.caption
+    assert (" Only one process of the SOP's file is drawn, as the checks read it: the file "
+            "has 2 processes with flow elements ('pA': 2 task(s), 'pB': 1 task(s)); read "
+            "'pA', the one with the most tasks.") in graph.caption, graph.caption
+
+
 def refund_without_finance_start(tmp_path: Path, *, paid_back: bool) -> Path:
     """The refund collaboration with Finance drawn without a start event: 'refund approved'
     goes into the user task 'Pay refund', Finance's entry; `paid_back=False` also drops the
