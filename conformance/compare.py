@@ -1743,9 +1743,10 @@ def _one_side_edge_lines(result: Comparison) -> list[str]:
             if measure.cases is not None and measure.of:
                 text += (f": {measure.cases:,} of {counted(measure.of, 'case', spec=',')}, "
                          f"{share_text(measure.cases, measure.of)}")
-                if edge.via_left_out and as_is:
+                if edge.via_left_out:
                     # (as the diff graph labels it: the activities between its ends are not
-                    # in the to-be model)
+                    # in the other side's model, the to-be model where the log is as-is and
+                    # the as-is model where it is to-be; before, told of an as-is log only)
                     text += f", {edge.via_left_out:,} of them only via left-out steps"
                 if edge.meets_rule is False:
                     text += ", below the rule a shift is told by"

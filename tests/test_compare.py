@@ -717,6 +717,34 @@ def test_compare_md_lists_the_sops_paths_never_taken_and_the_logs_paths_not_in_i
     assert never == [("A", "C"), ("C", None)]
 
 
+def test_compare_md_tells_left_out_steps_of_a_to_be_log_too(tmp_path: Path) -> None:
+    """The model as the as-is side, the log as the to-be: the log's edge B -> A, one of its
+    two cases only through 'D' (not in the model), says so in compare.md as compare.json and
+    the diff graph do. Before, compare.md told it only where the log was the as-is side."""
+    model, log = tmp_path / "sop.bpmn", tmp_path / "log.csv"
+    model.write_text(XOR_A_B_OR_C, encoding="utf-8")
+    cases = {"c1": "AB", "c2": "AB", "c3": "AB", "c4": "BA", "c5": "BDA"}
+    log.write_text("event:id,case:concept:name,concept:name,time:timestamp\n" + "".join(
+        f"{case}{k},{case},{label},2026-09-01T1{k}:00:00Z\n"
+        for case, labels in cases.items() for k, label in enumerate(labels)), encoding="utf-8")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["compare", str(model), str(log), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    text = (out / "compare.md").read_text(encoding="utf-8")
+    listed = ("Only in the as-is model, taken by no case of the to-be log:\n\n"
+              "- from 'A' to 'C'\n"
+              "- from 'C' to its end\n\n"
+              "Only in the to-be log:\n\n"
+              "- from 'A' to its end: 2 of 5 cases, 40.0%\n"
+              "- from 'B' to 'A': 2 of 5 cases, 40.0%, 1 of them only via left-out steps\n"
+              "- from a case's start to 'B': 2 of 5 cases, 40.0%\n")
+    assert listed in text, text
+    document = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    [told] = [e for e in document["edges"] if (e["source"], e["target"]) == ("B", "A")]
+    assert (told["status"], told["only_via_left_out"]) == ("only-to-be", 1)
+    assert "1 only via left-out steps" in diff_dot(compare_files(model, log))
+
+
 def test_activities_spelt_otherwise_only_in_case_are_warned_of(clean_log: Path,
                                                                tmp_path: Path) -> None:
     """An SOP naming the task 'Approve Refund' against a log's 'Approve refund': compare
