@@ -51,10 +51,31 @@ if TYPE_CHECKING:
     from conformance.channels import Channels
     from conformance.petri import WorkflowNet
 
-START, END = "▶ start", "■ end"
+class _CaseBound(str):
+    """The start or the end of a case in directly-follows edges: its display text, equal to
+    no activity label. A label is a plain `str`; this equals only a `_CaseBound` of its text,
+    so an activity labelled '▶ start' or '■ end' stays an activity (before, a plain string,
+    such a label was taken for a case's start or end: compare.md listed an edge from it as
+    "from a case's start", compare.json wrote it as null, the diff graph drew it as the
+    start). (A subclass's reflected comparison runs first: `label == START` is False too.)"""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _CaseBound and str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((_CaseBound, str(self)))
+
+
+START, END = _CaseBound("▶ start"), _CaseBound("■ end")
 """Pseudo-activities for the start and the end of a case in directly-follows edges: display
-text of the diff graph and compare.md. compare.json does not write them (`edge_json`): an
-edge's end there is null, flagged `from_start` or `to_end`."""
+text of the diff graph and compare.md, equal to no activity label (`_CaseBound`).
+compare.json does not write them (`edge_json`): an edge's end there is null, flagged
+`from_start` or `to_end`."""
 MAX_EXAMPLES = 5
 """Case ids kept per difference as examples (the counts cover every case)."""
 MAX_DIFF_EDGES = 150

@@ -745,6 +745,52 @@ def test_compare_md_tells_left_out_steps_of_a_to_be_log_too(tmp_path: Path) -> N
     assert "1 only via left-out steps" in diff_dot(compare_files(model, log))
 
 
+def test_activities_labelled_as_a_case_s_start_or_end_stay_activities(tmp_path: Path) -> None:
+    """Two logs with activities labelled '▶ start' and '■ end' (the diff graph's text for a
+    case's ends): the edges from and to them are edges between activities in compare.md,
+    compare.json and the diff graph. Before, START and END were those plain strings: the
+    as-is log's B -> '■ end' was merged with B's end of a case (counted on both sides, not
+    listed), the to-be's '▶ start' -> B listed as "from a case's start to 'B'", and
+    compare.json wrote these labels as null, flagged as a case's start or end."""
+    def write(path: Path, cases: dict[str, list[str]]) -> Path:
+        path.write_text("event:id,case:concept:name,concept:name,time:timestamp\n" + "".join(
+            f"{case}{k},{case},{label},2026-09-01T1{k}:00:00Z\n"
+            for case, labels in cases.items() for k, label in enumerate(labels)),
+            encoding="utf-8")
+        return path
+
+    as_is = write(tmp_path / "as-is.csv", {"c1": ["A", "B"], "c2": ["A", "B"],
+                                           "c3": ["▶ start", "A", "B"],
+                                           "c4": ["A", "B", "■ end"]})
+    to_be = write(tmp_path / "to-be.csv", {"c1": ["A", "B"], "c2": ["A", "B"],
+                                           "c3": ["▶ start", "B"], "c4": ["A", "■ end"]})
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["compare", str(as_is), str(to_be), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    text = (out / "compare.md").read_text(encoding="utf-8")
+    below = "1 of 4 cases, 25.0%, below the rule a shift is told by"
+    assert ("Only in the as-is log:\n\n"
+            f"- from 'B' to '■ end': {below}\n"
+            f"- from '▶ start' to 'A': {below}\n\n"
+            "Only in the to-be log:\n\n"
+            f"- from 'A' to '■ end': {below}\n"
+            f"- from '▶ start' to 'B': {below}\n") in text, text
+    edges = {(e["source"], e["target"]): (e["status"], e["from_start"], e["to_end"])
+             for e in json.loads((out / "compare.json").read_text(encoding="utf-8"))["edges"]}
+    assert edges == {
+        ("A", "B"): ("both", False, False), (None, "A"): ("both", True, False),
+        ("B", None): ("both", False, True), (None, "▶ start"): ("both", True, False),
+        ("■ end", None): ("both", False, True),
+        ("B", "■ end"): ("only-as-is", False, False),
+        ("▶ start", "A"): ("only-as-is", False, False),
+        ("A", "■ end"): ("only-to-be", False, False),
+        ("▶ start", "B"): ("only-to-be", False, False)}, edges
+    # The graph draws the labels as activities, besides its start and end.
+    dot = diff_dot(compare_files(as_is, to_be))
+    assert re.search(r'a\d+ \[label="▶ start', dot) and re.search(r'a\d+ \[label="■ end', dot)
+    assert START != "▶ start" and "■ end" != END and str(START) == "▶ start"
+
+
 def test_activities_spelt_otherwise_only_in_case_are_warned_of(clean_log: Path,
                                                                tmp_path: Path) -> None:
     """An SOP naming the task 'Approve Refund' against a log's 'Approve refund': compare

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from conformance.compare import Side, compare_files, comparison_json, diff_dot
+from conformance.compare import START, Side, compare_files, comparison_json, diff_dot
 
 ROOT = Path(__file__).resolve().parents[1]
 ECOMMERCE = ROOT / "models" / "ecommerce.bpmn"
@@ -32,7 +32,8 @@ def test_a_projection_counts_the_cases_taking_an_edge_only_via_left_out_steps() 
     # A -> B: 3 cases only through X; the 1 case with X between once and nothing between
     # once took it; the 2 cases of A, B took it.
     assert projected.bridged[("A", "B")] == 3
-    assert projected.bridged[("▶ start", "A")] == 4  # (Y before A, in 4 cases)
+    assert projected.bridged[(START, "A")] == 4  # (Y before A, in 4 cases)
+    assert ("▶ start", "A") not in projected.bridged  # (no activity of that label)
     assert projected.left_out == {"X": 4, "Y": 4}
     assert ("B", "A") not in projected.bridged and len(projected.bridged) == 2
 
