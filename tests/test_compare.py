@@ -791,6 +791,50 @@ def test_activities_labelled_as_a_case_s_start_or_end_stay_activities(tmp_path: 
     assert START != "▶ start" and "■ end" != END and str(START) == "▶ start"
 
 
+def test_compare_md_lists_at_most_40_edges_a_side_and_says_how_many_more() -> None:
+    """An as-is model of 'A' then one of 45 activities: 90 edges only in it (A -> Xk, Xk ->
+    end), listed by their ends' text, the first 40 (A -> X00 ... A -> X39), then how many
+    more; compare.json lists all. 40 edges on a side are listed whole, with no such line."""
+    from conformance.compare import MAX_LISTED_EDGES, comparison_json, comparison_markdown
+
+    assert MAX_LISTED_EDGES == 40
+    to_be = side_from_traces([("A",)], "to-be", "m2")
+    result = compare(side_from_traces([("A", f"X{k:02d}") for k in range(45)], "as-is", "m1"),
+                     to_be)
+    lines = comparison_markdown(result).splitlines()
+    first = lines.index("Only in the as-is model:") + 2
+    assert lines[first:first + 42] == [
+        *(f"- from 'A' to 'X{k:02d}'" for k in range(40)),
+        "- and 50 more (compare.json lists all)", ""], lines[first:first + 42]
+    assert lines[first + 42:first + 45] == ["Only in the to-be model:", "", "- from 'A' to its end"]
+    assert sum(e["status"] == "only-as-is" for e in comparison_json(result)["edges"]) == 90
+    # 20 activities: 40 edges only in the as-is model, every one listed.
+    result = compare(side_from_traces([("A", f"X{k:02d}") for k in range(20)], "as-is", "m1"),
+                     to_be)
+    text = comparison_markdown(result)
+    assert "more (compare.json lists all)" not in text
+    assert sum(line.startswith("- from ") for line in text.splitlines()) == 41  # (+ A -> end)
+
+
+def test_compare_md_lists_a_hostile_label_s_edges_as_written() -> None:
+    """An activity label holding Markdown (emphasis, a link, HTML, a table bar, code), a line
+    break before '# head' and a right-to-left override is listed in compare.md's edges as
+    written: every special character escaped, the line break and the override shown as
+    code points, on the edge's one line (no heading '# head', no link, no tag)."""
+    from conformance.compare import comparison_markdown
+
+    hostile = "x*y_[z](http://e)\n# head\u202e<b>&amp;|`~"
+    as_is = Side("as-is", "log", "log1", {("A", hostile): 3, ("A",): 1}, {},
+                 frozenset({"A", hostile}))
+    to_be = Side("to-be", "log", "log2", {("A",): 4}, {}, frozenset({"A"}))
+    text = comparison_markdown(compare(as_is, to_be))
+    shown = r"'x\*y\_\[z\](http://e)\[U+000A\]# head\[U+202E\]\<b\>\&amp;\|\`\~'"
+    below = "3 of 4 cases, 75.0%, below the rule a shift is told by"
+    assert (f"Only in the as-is log:\n\n- from 'A' to {shown}: {below}\n"
+            f"- from {shown} to its end: {below}\n") in text, text
+    assert "\n# head" not in text and "\u202e" not in text and "<b>" not in text
+
+
 def test_activities_spelt_otherwise_only_in_case_are_warned_of(clean_log: Path,
                                                                tmp_path: Path) -> None:
     """An SOP naming the task 'Approve Refund' against a log's 'Approve refund': compare
