@@ -154,7 +154,8 @@ class Side:
             # The projection's edges this trace has only through activities left out.
             direct: set[tuple[str, str]] = set()
             through: set[tuple[str, str]] = set()
-            previous, gap = START, False
+            previous: str = START
+            gap = False
             for activity in (*trace, END):
                 if activity != END and activity not in keep:
                     gap = True
