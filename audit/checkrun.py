@@ -2351,29 +2351,71 @@ def run_check_log(imported: ImportResult, inputs: list[Path], policy_path: Path,
                    unrecorded_nobody=nobody,
                    unrecorded_approvals=approvals,
                    unrecorded_approvals_nobody=approvals_nobody,
-                   sop_warnings=_sop_warnings(policy, imported.log),
-                   imported_earlier=earlier,
+                   sop_warnings=list(policy.warnings), imported_earlier=earlier,
                    as_of_source=("--as-of" if as_of is not None
                                  else "policy" if policy.as_of is not None else "clock"))
     if at_clock is not None:
         run.memo["log_at_clock"] = at_clock
+    run.sop_warnings = _sop_warnings(run)
     run.count_quarantined_rows()  # (each finding: how many of its case's rows were not imported)
     run.finding_channels()  # (each finding: its case's channel, as the rules judged it)
     return run
 
 
-def _sop_warnings(policy: Policy, log: pd.DataFrame) -> list[str]:
+def _sop_warnings(run: CheckRun) -> list[str]:
     """What reading the SOPs found for the run to tell (`Policy.warnings`), less those about
-    a mapped label that is a task of no SOP where the log holds no event of that label
-    (`Policy.label_warnings`): the default policy's labels read beside a log of other
-    labels and another SOP (`check LOG --sop M.bpmn`) gave ten warnings that 'the conformance
-    rules read its events as unexpected activities' of events the log does not have,
-    burying the one that mattered (no event's label is an SOP task)."""
+    a mapped label that is a task of no SOP where no case of a channel with an SOP (`*` or
+    `--sop`: every case) holds an event of that label (`Policy.label_warnings`): the
+    default policy's labels read beside a log of other labels and another SOP (`check LOG
+    --sop M.bpmn`) gave ten warnings that 'the conformance rules read its events as
+    unexpected activities' of events the log does not have, burying the one that mattered
+    (no event's label is an SOP task); and a label of subscriptions only ('Calculate
+    pro-rata amount') was told of a run whose one SOP is the e-commerce channel's, whose
+    cases hold no such event. Of the labels left out, those of the approvals, the evidence
+    and the payout that label no event of the log at all are told in one line
+    (`_unheld_control_labels`): a misspelt approval label (`decision` for the log's
+    `decide`) is otherwise told by nothing, while missing-approval finds every paid case."""
+    policy = run.policy
     if not policy.label_warnings:
         return list(policy.warnings)
-    held = {str(label) for label in log[C.ACTIVITY].dropna().unique()}
+    log = run.log_at_clock()
+    anywhere = {str(label) for label in log[C.ACTIVITY].dropna().unique()}
+    if policy.sop.get("*"):  # (every case has an SOP)
+        held = anywhere
+    else:
+        channels = run.channels_of(log[C.CASE])
+        with_sop = [str(ch) for ch in channels.categories
+                    if policy.sop_path(str(ch)) is not None]
+        judged = np.asarray(pd.Series(channels, copy=False).isin(with_sop))
+        held = {str(label) for label in log[C.ACTIVITY][judged].dropna().unique()}
     absent = {text for label, text in policy.label_warnings if label not in held}
-    return [w for w in policy.warnings if w not in absent]
+    out = [w for w in policy.warnings if w not in absent]
+    unheld = [label for label, _ in policy.label_warnings if label not in anywhere]
+    return out + _unheld_control_labels(policy, unheld)
+
+
+_TOLD_CONTROLS = ("approve", "second-approve", "evidence", "pay")
+"""The controls whose labels, where no event of the log holds one and no SOP has them as
+a task, `_sop_warnings` tells: a case without them is a finding (missing-approval,
+second-level approval, missing-evidence, approved-not-paid)."""
+
+
+def _unheld_control_labels(policy: Policy, labels: list[str]) -> list[str]:
+    """One warning naming the policy's `labels` (each a task of no SOP, of no event of the
+    log) that are of the approval, evidence and payout controls, with their control; none
+    where no label is."""
+    told = [label for label in labels
+            if policy.activities[label].control in _TOLD_CONTROLS]
+    if not told:
+        return []
+    named = ", ".join(f"'{label}' ({policy.activities[label].control})" for label in told)
+    one = len(told) == 1
+    return [f"{len(told):,} policy label{'' if one else 's'} of an approval, evidence or "
+            f"payout control label{'s' if one else ''} no event of the log and "
+            f"{'is a task' if one else 'are tasks'} of no SOP: {named}; where the policy or "
+            "the export misspells one, its control is missing from every case "
+            "(missing-approval, missing-evidence, approved-not-paid find them) and its "
+            "events are unmapped (unmapped-activity); `policy check` tells each such label"]
 
 
 _ABSENT = {"AP001": "an approval", "AP003": "a second-level approval",

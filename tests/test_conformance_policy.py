@@ -582,11 +582,20 @@ def test_a_run_warns_of_the_policys_labels_of_no_sop_only_where_its_log_holds_th
     data = Path(__file__).resolve().parents[2] / "shared" / "data" / "pm4py-tests"
     assert data.is_dir(), f"shared test data folder missing: {data} (expected next to the repo)"
     log, sop = data / "running-example.xes", data / "running-example.bpmn"
+    default = load_policy(default_policy_path())
     told = checked_policy(default_policy_path(), sop).warnings
-    assert sum("is a task of no SOP" in w for w in told) == 10  # (policy check's view)
+    # (policy check's view: every mapped label of the default policy, none of the log's)
+    assert {w.split("'")[1] for w in told if "is a task of no SOP" in w} == {
+        label for label in default.sop_tasks()}
     warnings = run_check([log], default_policy_path(), sop=sop).warnings()
     assert not [w for w in warnings if "is a task of no SOP" in w]
     assert any(w.startswith("conformance judged no case") for w in warnings)
+    # Of them, those of the approvals, the evidence and the payout are named in one line.
+    summary = [w for w in warnings if "label no event of the log" in w]
+    assert len(summary) == 1
+    assert set(re.findall(r"'([^']+)' \(([a-z-]+)\)", summary[0])) == {
+        (label, a.control) for label, a in default.activities.items()
+        if a.control in ("approve", "second-approve", "evidence", "pay")}
     # The log's own labels mapped, and one label it lacks: of the SOP without 'examine
     # casually' and 'reinitiate request', those two are told, 'Escalate' is not.
     strict = tmp_path / "strict.bpmn"
@@ -607,3 +616,74 @@ def test_a_run_warns_of_the_policys_labels_of_no_sop_only_where_its_log_holds_th
     assert {w.split("'")[1] for w in run.warnings() if "is a task of no SOP" in w} == {
         "examine casually", "reinitiate request"}
     assert run.summary()["by_rule"]["CF002"]["findings"] == 4
+
+
+def test_a_misspelt_approval_label_of_no_event_and_no_sop_task_is_told(
+        tmp_path: Path) -> None:
+    """A policy written for the running example with its approval label misspelt
+    (`decision` for the log's `decide`): missing-approval found every paid case unapproved,
+    and since a run tells a label's 'task of no SOP' warning only where the log holds it,
+    nothing pointed at the typo. One warning names such labels of the approval, evidence and
+    payout controls; the correctly spelt policy gives none."""
+    from audit.checkrun import run_check
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "pm4py-tests"
+    assert data.is_dir(), f"shared test data folder missing: {data} (expected next to the repo)"
+    log, sop = data / "running-example.xes", data / "running-example.bpmn"
+
+    def policy(approval: str) -> Path:
+        path = tmp_path / f"{approval}.yaml"
+        path.write_text(
+            "version: 1\nas_of: 2011-03-01T00:00:00Z\nactivities:\n"
+            "  register request: {control: request}\n"
+            "  examine thoroughly: {control: evidence}\n"
+            "  examine casually: {control: evidence}\n  check ticket: {control: evidence}\n"
+            f"  {approval}: {{control: approve}}\n  reinitiate request: {{control: other}}\n"
+            "  reject request: {control: reject}\n  pay compensation: {control: pay}\n"
+            "  Escalate: {control: other}\n"
+            "approvers: {approve: [supervisor]}\n", encoding="utf-8")
+        return path
+
+    typo = run_check([log], policy("decision"), sop=sop)
+    assert typo.summary()["by_rule"]["AP001"]["findings"] == 3  # (every paid case)
+    told = [w for w in typo.warnings() if "label no event of the log" in w
+            or "labels no event of the log" in w]
+    assert len(told) == 1 and "'decision' (approve)" in told[0]
+    assert "Escalate" not in told[0]  # (a label of another control: not named)
+    right = run_check([log], policy("decide"), sop=sop)
+    assert right.summary()["by_rule"]["AP001"]["findings"] == 0
+    assert not [w for w in right.warnings() if "no event of the log" in w]
+
+
+def test_a_label_only_in_cases_of_a_channel_without_sop_is_not_warned_of(
+        tmp_path: Path) -> None:
+    """A sample of every channel checked with an SOP for e-commerce only: 'the label
+    'Calculate pro-rata amount' is a task of no SOP: the conformance rules read its events
+    as unexpected activities' - but those events are all in subscription cases, which
+    conformance does not judge (no SOP). A label is told only where a case of a channel with
+    an SOP holds it; with `*`, every case has one."""
+    from audit.checkrun import run_check
+    from audit.sample.generator import SampleSpec, write_sample
+
+    write_sample(SampleSpec(channel="all", cases=30, seed=3, violation_rate=0.25),
+                 tmp_path / "s")
+    log = tmp_path / "s" / "canonical.csv"
+    text = default_policy_path().read_text(encoding="utf-8")
+    every = ("sop:\n  ecommerce: ecommerce.bpmn\n  subscription: subscription.bpmn\n"
+             "  offline: offline.bpmn\n")
+    assert every in text
+
+    def warned(sops: str) -> list[str]:
+        path = tmp_path / "policy.yaml"
+        path.write_text(text.replace(every, sops), encoding="utf-8")
+        run = run_check([log], path)
+        assert run.summary()["conformance"]  # (the rules judged cases)
+        return [w.split("'")[1] for w in run.warnings() if "is a task of no SOP" in w]
+
+    prorata = "Calculate pro-rata amount"
+    assert prorata in {str(v) for v in load_policy(default_policy_path()).activities}
+    assert warned("sop:\n  ecommerce: ecommerce.bpmn\n") == []
+    # The subscription cases judged on the e-commerce SOP: now its events are unexpected.
+    assert warned("sop:\n  ecommerce: ecommerce.bpmn\n  subscription: ecommerce.bpmn\n") \
+        == [prorata]
+    assert warned("sop:\n  '*': ecommerce.bpmn\n") == [prorata]
