@@ -1600,7 +1600,9 @@ def policy_check(settings: Settings, path: Path) -> None:
     loaded = checked_policy(path, installed=False)  # (the file, not this installation)
     settings.say(f"{path}: ok ({counted(len(loaded.activities), 'label')}, "
                  f"{counted(len(loaded.waivers), 'waiver')})")
-    for warning in loaded.warnings:  # (as check tells them: what reading the SOPs found)
+    # What reading the SOPs found, every one: check tells a label's 'task of no SOP' only
+    # where a case of a channel with an SOP holds the label (`checkrun._sop_warnings`).
+    for warning in loaded.warnings:
         settings.say(f"warning: {warning}")
 
 

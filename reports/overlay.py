@@ -843,19 +843,26 @@ def sop_arrows(sop: SopGraph, overlay: ChannelOverlay) -> list[tuple[str, str]]:
 
 def sop_arrows_text(sop: SopGraph, overlay: ChannelOverlay) -> str:
     """The caption's sentence on the SOP's arrows left out of the graph (`sop_arrows`), or
-    '' where every one is drawn."""
+    '' where every one is drawn: how many the cases took, how many of them are drawn, and
+    of those left out how many were taken less often than the drawn ones and how many by
+    no case."""
     total = len(sop.flows)
     drawn = len(sop_arrows(sop, overlay))
     if drawn == total:
         return ""
+    head = f" The SOP has {total:,} arrows between its tasks, too many to draw legibly"
+    if not drawn:
+        return f"{head}, and no case took any of them: none is drawn."
     took = sum(1 for pair in sop.flows if overlay.flows.get(pair, 0))
-    which = (f"the {drawn:,} that cases took" if drawn == took else
-             f"the {drawn:,} most taken of the {took:,} that cases took")
-    untaken = total - took
-    return (f" The SOP has {total:,} arrows between its tasks, too many to draw legibly: "
-            f"{which} are drawn; {total - drawn:,} are left out"
-            + (f" ({untaken:,} that no case took)" if untaken and drawn < took else
-               " (no case took them)" if untaken else "") + ".")
+    left, less, untaken = total - drawn, took - drawn, total - took
+    which = (f"the {drawn:,} that cases took {'is' if drawn == 1 else 'are'} drawn"
+             if not less else
+             f"the {drawn:,} most taken of the {took:,} that cases took are drawn")
+    out = f"{head}: {which}; {left:,} {'is' if left == 1 else 'are'} left out"
+    if not less:  # (every arrow left out is one no case took)
+        return f"{out} (no case took {'it' if left == 1 else 'them'})."
+    why = [f"{less:,} taken less often"] + ([f"{untaken:,} no case took"] if untaken else [])
+    return f"{out}: {', '.join(why)}."
 
 
 def overlay_dot(sop: SopGraph, overlay: ChannelOverlay, *, title: str) -> str:
@@ -988,6 +995,20 @@ def one_pool_text(sop: SopGraph) -> str:
             f"{sop.one_pool}{left}.")
 
 
+def sop_caption(sop: SopGraph, overlay: ChannelOverlay, *, fitness: float | None) -> str:
+    """The caption of a channel's SOP graph: the SOP and its judged cases, what the boxes
+    and their colours are, what the arrows are and, next to it, which of the SOP's arrows
+    are left out (`sop_arrows_text`), then which pool of its file is drawn."""
+    return (f"The SOP of channel {overlay.channel} ({overlay.sop.name}) with the "
+            f"{overlay.cases:,} judged case{'' if overlay.cases == 1 else 's'} on it"
+            + (f" (fitness {fitness:.3f})" if fitness is not None else "")
+            + ". Boxes are SOP tasks in their lanes: in how many cases each occurred "
+            "in sync with the SOP, was skipped, inserted (events) or done out of "
+            "order, and in how many of the channel's cases it deviates. "
+            + scale_text(overlay.cases, caption_example(overlay))
+            + arrows_text(sop) + sop_arrows_text(sop, overlay) + one_pool_text(sop))
+
+
 def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[DrawnGraph]:
     """sop-<channel>: the SOP of each judged channel with its conformance drawn on it."""
     from conformance.bpmn import read_bpmn
@@ -1001,14 +1022,8 @@ def overlay_graphs(run: CheckRun, deviations: Deviations | None = None) -> list[
         row = stats.get(overlay.channel, {})
         title = f"SOP {sop.title} — {overlay.channel}"
         fitness = row.get("fitness")
-        caption = (f"The SOP of channel {overlay.channel} ({overlay.sop.name}) with the "
-                   f"{overlay.cases:,} judged case{'' if overlay.cases == 1 else 's'} on it"
-                   + (f" (fitness {fitness:.3f})" if isinstance(fitness, float) else "")
-                   + ". Boxes are SOP tasks in their lanes: in how many cases each occurred "
-                   "in sync with the SOP, was skipped, inserted (events) or done out of "
-                   "order, and in how many of the channel's cases it deviates. "
-                   + scale_text(overlay.cases, caption_example(overlay))
-                   + arrows_text(sop) + one_pool_text(sop) + sop_arrows_text(sop, overlay))
+        caption = sop_caption(sop, overlay,
+                              fitness=fitness if isinstance(fitness, float) else None)
         if deviations.source == "findings":
             caption += " Deviations read from the CF findings."
         name = "sop-" + "".join(ch if ch.isalnum() or ch in "-_" else "_"

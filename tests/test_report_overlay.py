@@ -877,3 +877,64 @@ def test_a_dense_sops_graph_draws_the_arrows_cases_took_and_says_what_it_left_ou
     small_dot = overlay_dot(small, few, title="SOP")
     assert _solid_sop_arrows(small_dot, {"A": "t0", "B": "t1", "C": "t2"}) == set(small.flows)
     assert "style=dashed" in small_dot and sop_arrows_text(small, few) == ""
+
+
+def _dense_sop(one_pool: str | None = None) -> SopGraph:
+    """An SOP of 13 tasks each of which may follow each other: 156 task-to-task arrows,
+    six past MAX_SOP_ARROWS."""
+    tasks = [f"T{i:02d}" for i in range(13)]
+    flows = [(a, b) for a in tasks for b in tasks if a != b]
+    return SopGraph("dense", {"": tasks}, flows, [tasks[0]], [tasks[-1]], one_pool=one_pool,
+                    other_pools=("Finance",) if one_pool else ())
+
+
+def _taking(sop: SopGraph, taken: int) -> ChannelOverlay:
+    """The channel's cases taking the SOP's first `taken` arrows, the first most often."""
+    tasks = [t for names in sop.lanes.values() for t in names]
+    return ChannelOverlay("x", Path("dense.bpmn"), 500, {t: TaskCounts(sync=5) for t in tasks},
+                          {pair: 1000 - i for i, pair in enumerate(sop.flows[:taken])}, {}, {})
+
+
+@pytest.mark.parametrize(("taken", "text"), [
+    (0, " The SOP has 156 arrows between its tasks, too many to draw legibly, and no case "
+        "took any of them: none is drawn."),
+    (1, " The SOP has 156 arrows between its tasks, too many to draw legibly: the 1 that "
+        "cases took is drawn; 155 are left out (no case took them)."),
+    (40, " The SOP has 156 arrows between its tasks, too many to draw legibly: the 40 that "
+         "cases took are drawn; 116 are left out (no case took them)."),
+    (151, " The SOP has 156 arrows between its tasks, too many to draw legibly: the 150 most "
+          "taken of the 151 that cases took are drawn; 6 are left out: 1 taken less often, "
+          "5 no case took."),
+    (156, " The SOP has 156 arrows between its tasks, too many to draw legibly: the 150 most "
+          "taken of the 156 that cases took are drawn; 6 are left out: 6 taken less often."),
+])
+def test_the_caption_of_a_dense_sop_says_exactly_what_is_drawn(taken: int, text: str) -> None:
+    """The caption's sentence on a dense SOP's arrows, as many as cases took: with none
+    taken it said 'the 0 that cases took are drawn', with one 'the 1 that cases took are
+    drawn', and with 151 taken '6 are left out (5 that no case took)', leaving the sixth
+    unexplained. The arrows the graph draws are as many as it says."""
+    from reports.overlay import sop_arrows, sop_arrows_text
+
+    sop = _dense_sop()
+    overlay = _taking(sop, taken)
+    assert sop_arrows_text(sop, overlay) == text
+    assert len(sop_arrows(sop, overlay)) == min(taken, 150)
+    tasks = [t for names in sop.lanes.values() for t in names]
+    ids = {t: f"t{i}" for i, t in enumerate(tasks)}
+    assert len(_solid_sop_arrows(overlay_dot(sop, overlay, title="SOP"), ids)) == min(taken, 150)
+
+
+def test_a_dense_sops_caption_tells_the_arrows_left_out_beside_what_arrows_are() -> None:
+    """The caption said what the arrows are ('Arrows are the SOP's flows ...'), then which
+    pool of the file is drawn, and only after that that most of the SOP's arrows are not
+    drawn: the sentence on the arrows left out follows the one on what they are."""
+    from reports.overlay import arrows_text, one_pool_text, sop_arrows_text, sop_caption
+
+    sop = _dense_sop(one_pool="'Shop' (the pools do not read as one)")
+    overlay = _taking(sop, 40)
+    caption = sop_caption(sop, overlay, fitness=0.875)
+    arrows, left_out, pool = arrows_text(sop), sop_arrows_text(sop, overlay), one_pool_text(sop)
+    assert arrows and left_out and pool
+    assert arrows + left_out + pool in caption
+    assert caption.startswith("The SOP of channel x (dense.bpmn) with the 500 judged cases "
+                              "on it (fitness 0.875).")
