@@ -1126,42 +1126,48 @@ class CheckRun:
                 for code in _ABSENT if code in cases]
 
     def paid_in_another_currency(self, shown: int = 5
-                                 ) -> tuple[int, dict[str, float], list[str]]:
+                                 ) -> tuple[int, dict[str, float], dict[str, float], list[str]]:
         """The cases instrument-mismatch (EV006, open) found paid, by a successful payout, in
-        another currency than the purchase it refunds: how many, what those payouts paid per
-        currency (the log at the clock; a payout stating no amount adds nothing), and the
-        first `shown` by case id. No finding puts such a payout at risk (a case's findings
-        are in its currency; EV006 states no amount where only the currency differs) and no
-        amount rule weighs it (they compare
-        amounts of one currency), so the money at risk does not count it (before, said
-        nowhere: 15,000 JPY paid on a 100 EUR approval, `money at risk: none`)."""
-        wanted: dict[str, str] = {}
+        another currency than the purchase it refunds (each payout compared with the
+        purchase of the charge it names, else the case's first: the finding's
+        `other_currency_payout_eids`): how many; what those payouts paid per currency (the
+        log at the clock; a payout stating no amount adds nothing), all of them, and those
+        of them in another currency than their case's (the finding's `currency`: the first
+        request's, else the first payout's), which no finding puts at risk and no amount
+        rule weighs (they compare amounts of one currency, the case's); and the first
+        `shown` by case id. A payout in the case's currency is weighed in it, the money at
+        risk counting what the case's findings state (before, every payout was said to be
+        left out of the money at risk: a 100 EUR purchase paid 15,000 JPY, where the
+        request states no currency, was told so beside `money at risk: 15,000 JPY`; and a
+        payout in its own charge's currency, beside another charge's purchase, was told as
+        paid in another currency)."""
+        wanted: dict[str, str] = {}  # payout event id -> its case's currency ('' if none)
+        cases: set[str] = set()
         for finding in self.result.findings:
             if finding.rule != "EV006" or finding.waived:
                 continue
-            bought = finding.evidence.get("purchase_currency")
-            paid = str(finding.evidence.get("payout_currency") or "")
-            if isinstance(bought, str) and any(
-                    code.strip() and code.strip() != bought for code in paid.split(",")):
-                wanted[str(finding.case_id)] = bought
-        if not wanted:
-            return 0, {}, []
-        pay = self.policy.labels_for("pay")
+            ids = finding.evidence.get("other_currency_payout_eids")
+            if isinstance(ids, list) and ids:
+                cases.add(str(finding.case_id))
+                own = finding.currency if isinstance(finding.currency, str) else ""
+                wanted.update((str(i), own) for i in ids)
+        if not cases:
+            return 0, {}, {}, []
         log = self.log_at_clock()
         sums: dict[str, float] = {}
-        if pay and C.CURRENCY in log.columns and C.AMOUNT in log.columns:
-            rows = (log[C.CASE].astype(str).isin(set(wanted)).to_numpy(dtype=bool)
-                    & log[C.ACTIVITY].isin(pay).to_numpy(dtype=bool))
-            paid = log.loc[rows, [C.CASE, C.AMOUNT, C.CURRENCY]
-                           + ([C.PAYMENT_STATUS] if C.PAYMENT_STATUS in log.columns else [])]
-            if C.PAYMENT_STATUS in paid.columns:
-                paid = paid[_done(paid[C.PAYMENT_STATUS])]
-            for case, amount, code in zip(paid[C.CASE].astype(str).tolist(),
-                                          paid[C.AMOUNT].tolist(),
-                                          paid[C.CURRENCY].tolist(), strict=True):
-                if (isinstance(code, str) and code != wanted[case] and pd.notna(amount)):
+        outside: dict[str, float] = {}
+        if C.CURRENCY in log.columns and C.AMOUNT in log.columns:
+            rows = log[C.EVENT_ID].astype(str).isin(set(wanted)).to_numpy(dtype=bool)
+            paid = log.loc[rows, [C.EVENT_ID, C.AMOUNT, C.CURRENCY]]
+            for ident, amount, code in zip(paid[C.EVENT_ID].astype(str).tolist(),
+                                           paid[C.AMOUNT].tolist(),
+                                           paid[C.CURRENCY].tolist(), strict=True):
+                if isinstance(code, str) and pd.notna(amount):
                     sums[code] = sums.get(code, 0.0) + float(amount)
-        return len(wanted), dict(sorted(sums.items())), sorted(wanted)[:shown]
+                    if code != wanted[ident]:
+                        outside[code] = outside.get(code, 0.0) + float(amount)
+        return (len(cases), dict(sorted(sums.items())), dict(sorted(outside.items())),
+                sorted(cases)[:shown])
 
     def payouts_without_amount(self) -> tuple[int, int]:
         """(payouts, cases) that payout-without-amount (DQ003) found, not waived: money
@@ -1414,21 +1420,35 @@ class CheckRun:
                        "check the quarantine's lines of "
                        + ", ".join(_shown_id(c) for c in shown)
                        + (f" and {more:,} more" if more else "") + " before escalating")
-        other, other_sums, other_cases = self.paid_in_another_currency()
+        other, other_sums, outside, other_cases = self.paid_in_another_currency()
         if other:
             more = other - len(other_cases)
-            figures = ", ".join(f"{figure(rounded(v, k), k)} {k}"
-                                for k, v in other_sums.items())
+
+            def figures(sums: dict[str, float]) -> str:
+                return ", ".join(f"{figure(rounded(v, k), k)} {k}" for k, v in sums.items())
+
+            inside = {k: v - outside.get(k, 0.0) for k, v in other_sums.items()
+                      if v - outside.get(k, 0.0) > 0}
+            parts = []
+            if outside:
+                parts.append(
+                    f"those in another currency than their case's ({figures(outside)}) the "
+                    "money at risk counts none of (a case's findings state amounts in its "
+                    "own currency, and instrument-mismatch states none where only the "
+                    "currency differs) and no amount rule weighs (amount-mismatch, "
+                    "payout-exceeds-approved and refund-exceeds-charge compare amounts of "
+                    "one currency)")
+            if inside:
+                parts.append(
+                    f"those in their case's own currency ({figures(inside)}: the case's "
+                    "currency is its first request's, else its first payout's) the amount "
+                    "rules weigh, and the money at risk counts, in that currency, against "
+                    "amounts that may be in the purchase's")
             out.append(f"instrument-mismatch found {counted(other, 'case', spec=',')} paid in "
                        "another currency than the purchase refunded"
-                       + (f" ({figures} paid so)" if figures else "")
-                       + ": the money at risk counts none of these payouts (no finding of "
-                       "these cases states their amount: a case's findings are in its own "
-                       "currency, and instrument-mismatch states none where only the "
-                       "currency differs) and no amount rule weighs them (amount-mismatch, "
-                       "payout-exceeds-approved and refund-exceeds-charge compare amounts "
-                       "of one currency); check what was paid against the approval in "
-                       "cases "
+                       + (f" ({figures(other_sums)} paid so)" if other_sums else "")
+                       + (": of these payouts, " + "; ".join(parts) if parts else "")
+                       + "; check what was paid against the approval in cases "
                        + ", ".join(_shown_id(c) for c in other_cases)
                        + (f" and {more:,} more" if more else ""))
         unpaid, unpaid_cases = self.payouts_without_amount()

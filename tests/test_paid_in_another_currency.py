@@ -33,9 +33,10 @@ def _case(case: str, amount: str, paid: str, currency: str, status: str = "succe
             f"{currency},ecommerce,ch_{case},re_{case},{status}"]
 
 
-def _check(tmp_path: Path, *lines: str) -> tuple[dict[str, Any], str]:
+def _check(tmp_path: Path, *lines: str, header: str = HEADER
+           ) -> tuple[dict[str, Any], str]:
     log = tmp_path / "log.csv"
-    log.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    log.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
     policy = tmp_path / "policy.yaml"  # (the conformance rules left out: they need pm4py)
     policy.write_text((MODELS / "policy.default.yaml").read_text(encoding="utf-8").replace(
         "  ignore: []", "  ignore: [conformance]").replace(
@@ -55,7 +56,8 @@ def test_a_payout_in_another_currency_is_told_with_what_it_paid(tmp_path: Path) 
     document, output = _check(
         tmp_path, *_case("C1", "100.00", "15000", "JPY"), *_case("C2", "50.00", "60.00", "USD"),
         *_case("C3", "40.00", "40.00", "EUR"),
-        # (a failed payout in another currency paid nothing: its case is told, its amount not)
+        # (a failed payout in another currency paid nothing: instrument-mismatch judges
+        # successful payouts alone, so its case is neither found nor told)
         *_case("C4", "30.00", "5000", "JPY", status="failed"))
     summary = document["summary"]
     # (C3's findings put its 40.00 EUR at risk, C4's approved-not-paid its 30.00 EUR; C1's
@@ -67,11 +69,12 @@ def test_a_payout_in_another_currency_is_told_with_what_it_paid(tmp_path: Path) 
             if w.startswith("instrument-mismatch found")]
     assert told == [
         "instrument-mismatch found 2 cases paid in another currency than the purchase "
-        "refunded (15,000 JPY, 60.00 USD paid so): the money at risk counts none of these "
-        "payouts (no finding of these cases states their amount: a case's findings are in "
-        "its own currency, and instrument-mismatch states none where only the currency "
-        "differs) and no amount rule weighs them (amount-mismatch, payout-exceeds-approved and "
-        "refund-exceeds-charge compare amounts of one currency); check what was paid "
+        "refunded (15,000 JPY, 60.00 USD paid so): of these payouts, those in another "
+        "currency than their case's (15,000 JPY, 60.00 USD) the money at risk counts none "
+        "of (a case's findings state amounts in its own currency, and instrument-mismatch "
+        "states none where only the currency differs) and no amount rule weighs "
+        "(amount-mismatch, payout-exceeds-approved and refund-exceeds-charge compare amounts "
+        "of one currency); check what was paid "
         "against the approval in cases C1, C2"]
     assert f"warning: {told[0]}" in output.splitlines()
 
@@ -80,3 +83,59 @@ def test_payouts_in_the_purchases_currency_are_not_told(tmp_path: Path) -> None:
     document, _ = _check(tmp_path, *_case("C1", "100.00", "100.00", "EUR"))
     assert not [w for w in document["manifest"]["warnings"]
                 if "another currency" in w]
+
+
+def _lines(case: str, rows: list[tuple[str, str, str, str, str, str, str]]) -> list[str]:
+    """A case's events: (activity, amount, currency, charge, refund, status, method)."""
+    out = []
+    for n, (activity, amount, currency, charge, refund, status, method) in enumerate(rows):
+        out.append(f"{case}-{n + 1},{case},{activity},2026-06-0{n + 1}T10:00:00Z,ann,"
+                   f"finance,{amount},{currency},ecommerce,{charge},{refund},{status},"
+                   f"{method}")
+    return out
+
+
+def _check_methods(tmp_path: Path, *lines: str) -> tuple[dict[str, Any], str]:
+    return _check(tmp_path, *lines, header=HEADER + ",payment:method")
+
+
+def test_a_payout_in_the_case_currency_is_not_said_left_out_of_the_money_at_risk(
+        tmp_path: Path) -> None:
+    """A 100 EUR purchase whose request and approval state no currency, paid 15,000 JPY: the
+    case's currency is the first payout's, JPY, and its findings put the JPY at risk. Before,
+    the warning said the money at risk counted none of these payouts beside `money at risk:
+    15,000 JPY`."""
+    document, _ = _check_methods(tmp_path, *_lines("C1", [
+        ("Capture payment", "100.00", "EUR", "ch_1", "", "succeeded", "card"),
+        ("Receive refund request", "100.00", "", "", "", "", ""),
+        ("Approve refund", "100.00", "", "", "", "", ""),
+        ("Execute payout", "15000", "JPY", "ch_1", "re_1", "succeeded", "card")]))
+    assert "JPY" in document["summary"]["money_at_risk"]
+    [told] = [w for w in document["manifest"]["warnings"]
+              if w.startswith("instrument-mismatch found")]
+    assert "counts none" not in told
+    assert told == (
+        "instrument-mismatch found 1 case paid in another currency than the purchase "
+        "refunded (15,000 JPY paid so): of these payouts, those in their case's own currency "
+        "(15,000 JPY: the case's currency is its first request's, else its first payout's) "
+        "the amount rules weigh, and the money at risk counts, in that currency, against "
+        "amounts that may be in the purchase's; check what was paid against the approval in "
+        "cases C1")
+    [finding] = [f for f in document["findings"] if f["rule"] == "EV006"]
+    assert finding["evidence"]["other_currency_payout_eids"] == ["C1-4"]
+
+
+def test_a_payout_in_its_own_charges_currency_is_not_told(tmp_path: Path) -> None:
+    """ch_A 100 EUR by card and ch_B 80 USD by PayPal; re_A 100 EUR by bank transfer (another
+    method), re_B 80 USD to PayPal. Each payout is in its own charge's currency: before, the
+    warning compared both with the first purchase and told "80.00 USD paid so"."""
+    document, _ = _check_methods(tmp_path, *_lines("C1", [
+        ("Capture payment", "100.00", "EUR", "ch_A", "", "succeeded", "card"),
+        ("Capture payment", "80.00", "USD", "ch_B", "", "succeeded", "paypal"),
+        ("Receive refund request", "100.00", "EUR", "", "", "", ""),
+        ("Approve refund", "100.00", "EUR", "", "", "", ""),
+        ("Execute payout", "100.00", "EUR", "ch_A", "re_A", "succeeded", "bank_transfer"),
+        ("Execute payout", "80.00", "USD", "ch_B", "re_B", "succeeded", "paypal")]))
+    assert not [w for w in document["manifest"]["warnings"] if "another currency" in w]
+    [finding] = [f for f in document["findings"] if f["rule"] == "EV006"]
+    assert finding["evidence"]["other_currency_payout_eids"] == []

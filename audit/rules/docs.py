@@ -194,6 +194,12 @@ LOGIC_VERSIONS = (
     "`approvals_last_time`; `approval_eid`), and where DU002 finds the case approved and "
     "not paid on a reused receipt the message says the payment is not to be made "
     "(`receipt_reused_before`).",
+    "EV006 was raised to 2 when its evidence came to name the payouts paid in another "
+    "currency than the purchase each refunds (`other_currency_payout_eids`, compared with "
+    "the purchase of the charge each names, as the rule judges them): the check's warning "
+    "of cases paid in another currency adds those up (before, it read every payout of the "
+    "case in another currency than the first purchase's, so a payout in its own charge's "
+    "currency was told as paid in another). What it finds is unchanged.",
 )
 """The rule catalogue's section on the rules' logic versions: what they are, how `diff`
 reads them, and when to raise one (`Rule.logic_version`)."""

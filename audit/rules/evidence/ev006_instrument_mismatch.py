@@ -34,7 +34,9 @@ class InstrumentMismatch(Rule):
     or currency is not judged on it, nor a case whose purchase states none. The finding is
     dated at the first payout by another method or in another currency and names the
     purchase it was compared with, every successful payout of the case and the methods they
-    were paid by, in time order. Its amount at risk is what its payouts in the case's
+    were paid by, in time order, and, in `other_currency_payout_eids`, the payouts paid in
+    another currency than the purchase each refunds (empty where only the method differs).
+    Its amount at risk is what its payouts in the case's
     currency paid by another method than the purchase's; where only the currency differs it
     is not stated (the payout in the other currency is not an amount in the case's
     currency).
@@ -47,7 +49,7 @@ class InstrumentMismatch(Rule):
     code = "EV006"
     name = "instrument-mismatch"
     severity = "high"
-    logic_version = 1
+    logic_version = 2
     summary = "Refund paid to another payment method or currency than the purchase"
 
     def check(self, facts: CaseFacts) -> list[Finding]:
@@ -60,7 +62,8 @@ class InstrumentMismatch(Rule):
         paid = np.flatnonzero(facts.mask("paid"))
         purchase = _compared_with(facts, paid, bought)
         by_method = _differs(facts.method_codes(), paid, purchase)
-        differs = by_method | _differs(facts.codes(C.CURRENCY), paid, purchase)
+        by_currency = _differs(facts.codes(C.CURRENCY), paid, purchase)
+        differs = by_method | by_currency
         first_other = _first_per_case(facts, len(c), paid[differs])
         found = (first_other >= 0) & c["payout_eid"].notna().to_numpy(dtype=bool)
         other_method = _first_per_case(facts, len(c), paid[by_method]) >= 0
@@ -92,11 +95,20 @@ class InstrumentMismatch(Rule):
                                    currencies=C.CURRENCY)
         hits["payout_currency"] = currencies["currencies"].reindex(hits.index).astype(
             object).where(lambda m: m.notna(), hits["payout_currency"].astype(object))
+        # The payouts in another currency than the purchase each refunds (the charge it
+        # names, else the case's first), in time order: what the check's warning of cases
+        # paid in another currency adds up (before, it read every payout of the case in
+        # another currency than the first purchase's, so a payout in its own charge's
+        # currency was told as paid in another)
+        elsewhere = facts.grouped(paid[by_currency])["eids"]
+        hits["other_currency_payout_eids"] = [
+            ids if isinstance(ids, list) else []
+            for ids in elsewhere.reindex(hits.index).tolist()]
         return self.findings(
             facts, hits, events=("purchase_eid", "payout_eids"), when="when",
             amount="at_risk",
             evidence=("purchase_method", "payout_method", "purchase_currency",
-                      "payout_currency"),
+                      "payout_currency", "other_currency_payout_eids"),
             message="purchase paid by {purchase_method} in {purchase_currency}, refunded by "
                     "{payout_method} in {payout_currency}")
 
