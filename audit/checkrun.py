@@ -1034,43 +1034,30 @@ class CheckRun:
 
     def refunded_above_charge(self) -> list[tuple[str, object, str, str, str, str, str]]:
         """The payments a Stripe Dashboard payments export shows refunded above their Amount
-        (`ImportResult.above_charge`: its `Amount Refunded` line), by file and row: (file,
-        row, field, charge, amount refunded, amount charged, currency), the amounts as the
-        export and the log state them ('' where the log holds no purchase of the charge).
-        Money refunded beyond the charge, which Stripe never does: the export contradicts
-        itself, its total is not read and no rule judges it, so the check tells each, whether
-        or not another input itemises the refunds (before, a quarantine line and an import
-        note alone: no warning, nothing counted in the summary)."""
+        (`ImportResult.above_charge`: its `Amount Refunded` line), each once, by the first of
+        its lines by file and row: (file, row, field, charge, amount refunded, amount
+        charged, currency), the amounts and currency as the export states them (its reader
+        carries the payment's Amount and Currency with the line). Money refunded beyond the
+        charge, which Stripe never does: the export contradicts itself, its total is not
+        read and no rule judges it, so the check tells each, whether or not another input
+        itemises the refunds (before, a quarantine line and an import note alone: no
+        warning, nothing counted in the summary; then the lines were counted, not the
+        payments, so one export given twice under two names told each payment twice, and
+        the Amount was the log's, or none where no case held the payment)."""
         if "above_charge" in self.memo:
             return list(self.memo["above_charge"])
         lines = getattr(self.imported, "above_charge", None)
         out: list[tuple[str, object, str, str, str, str, str]] = []
         if lines is not None and not lines.empty:
-            log = self.imported.log
-            bought: dict[str, tuple[str, str]] = {}
-            if C.CHARGE_ID in log.columns and C.AMOUNT in log.columns:
-                # (the payment's own event, `stripe:<id>`, or its copy in a further case
-                # refunding it, `stripe:<id>@<case>`: not a refund of the charge)
-                charges = set(lines["charge"].tolist())
-                held = log[log[C.CHARGE_ID].astype(object).isin(charges).to_numpy(dtype=bool)]
-                currency = (held[C.CURRENCY] if C.CURRENCY in held.columns
-                            else pd.Series("", index=held.index))
-                for ident, amount, code in zip(held[C.EVENT_ID].astype(str).tolist(),
-                                               held[C.AMOUNT].tolist(),
-                                               currency.tolist(), strict=True):
-                    ident = ident.partition("@")[0].removeprefix("stripe:")
-                    if ident in charges and pd.notna(amount) and isinstance(code, str):
-                        bought.setdefault(ident, (
-                            f"{amount:.{minor_units(code)}f}" if code in CURRENCIES
-                            else f"{amount}", code))
             ordered = lines.assign(_row=pd.to_numeric(lines["row"], errors="coerce")) \
-                .sort_values(["file", "_row"], kind="stable")
-            for file, row, name, charge, value in zip(
+                .sort_values(["file", "_row"], kind="stable").drop_duplicates("charge")
+            for file, row, name, charge, value, amount, code in zip(
                     ordered["file"].astype(str).tolist(), ordered["row"].tolist(),
                     ordered["field"].astype(str).tolist(),
                     ordered["charge"].astype(str).tolist(),
-                    ordered["value"].astype(str).tolist(), strict=True):
-                amount, code = bought.get(charge, ("", ""))
+                    ordered["value"].astype(str).tolist(),
+                    ordered["amount"].astype(str).tolist(),
+                    ordered["currency"].astype(str).tolist(), strict=True):
                 out.append((file, row, name, charge, value.strip(), amount, code))
         self.memo["above_charge"] = out
         return list(out)
@@ -1396,9 +1383,8 @@ class CheckRun:
                 "contradicts itself, the amount refunded is not read and no rule judges it; "
                 "compare the payment in Stripe with its refunds (the itemized balance change "
                 "report or the refunds CSV): " + "; ".join(
-                    f"{file} row {row} field {name}: {value}"
-                    + (f" {code} refunded of {amount} {code}" if amount else " refunded")
-                    + f" ({_shown_id(charge)})"
+                    f"{file} row {row} field {name}: {value} {code} refunded of {amount} "
+                    f"{code} ({_shown_id(charge)})"
                     for file, row, name, charge, value, amount, code in five)
                 + (f"; and {more:,} more (the quarantine's Amount Refunded lines)"
                    if more else ""))

@@ -704,3 +704,47 @@ def test_a_check_warns_of_each_payment_refunded_above_its_amount(tmp_path: Path)
     document = json.loads((tmp_path / "none" / "findings.json").read_text(encoding="utf-8"))
     assert document["summary"]["refunded_above_charge"] == 0
     assert "refunded above" not in result.output
+
+
+def test_each_payment_refunded_above_its_amount_is_told_once_with_the_exports_amounts(
+        tmp_path: Path) -> None:
+    """The warning of payments refunded above their Amount counts payments, not lines, and
+    tells the export's own Amount and Currency, picked by the kind of line its reader gave,
+    not by a phrase of the reason. Before: one export given twice under two names counted
+    each payment twice (4 for 2); the Amount was the log's (the charges CSV's 95.25 EUR
+    beside the export's 30.00, where a case holds it), or none where no case held the
+    payment (`60.00 refunded (ch_1)`, no currency); and a Failed payment's cell quoting
+    the reason's phrase was counted as such a payment (6 told in all)."""
+    phrase = "which Stripe never refunds (at most the amount charged)"
+    rows = [_row("ch_1", "2026-07-01 08:15:00", "20.00", "60.00", "eur", "Paid"),
+            # (the charges CSV states this charge at 95.25 EUR: the export's Amount is told)
+            _row("ch_4744348135", "2026-05-24 22:41:03", "30.00", "40.00", "eur", "Paid",
+                 order="EC-O6491819"),
+            _row("ch_2", "2026-07-01 09:00:00", "10.00", f"x {phrase}", "eur", "Failed"),
+            _row("ch_3", "2026-07-01 10:00:00", "10.00", "10.00", "eur", "Refunded")]
+    export = _export(tmp_path / "unified_payments.csv", *rows)
+    again = _export(tmp_path / "zz_unified_payments_again.csv", *rows)
+    policy = tmp_path / "policy.yaml"  # (the conformance rules left out: they need pm4py)
+    models = Path(__file__).resolve().parents[1] / "models"
+    policy.write_text((models / "policy.default.yaml").read_text(encoding="utf-8").replace(
+        "  ignore: []", "  ignore: [conformance]").replace(
+        ": ecommerce.bpmn", f": {models / 'ecommerce.bpmn'}").replace(
+        ": subscription.bpmn", f": {models / 'subscription.bpmn'}").replace(
+        ": offline.bpmn", f": {models / 'offline.bpmn'}"), encoding="utf-8")
+    out = tmp_path / "out"
+    # (the tickets: a case holds ch_4744348135, its purchase the charges CSV's)
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    result = CliRunner().invoke(main, [
+        "check", *map(str, tickets), str(EXPORTS / "stripe_charges.csv"), str(export),
+        str(again), "--out",
+        str(out), "--policy", str(policy), "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["refunded_above_charge"] == 2
+    [told] = [w for w in document["manifest"]["warnings"]
+              if "shows refunded above their Amount" in w]
+    assert told.startswith("2 payments that a Stripe Dashboard payments export")
+    assert told.endswith(
+        ": unified_payments.csv row 2 field Amount Refunded: 60.00 EUR refunded of 20.00 "
+        "EUR (ch_1); unified_payments.csv row 3 field Amount Refunded: 40.00 EUR refunded "
+        "of 30.00 EUR (ch_4744348135)"), told

@@ -30,6 +30,7 @@ from audit.ingest.mapping import (
     resolve_columns,
 )
 from audit.ingest.normalise import (
+    ABOVE_CHARGE_HINTS,
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
     RECORD_READ,
@@ -146,7 +147,9 @@ class ImportResult:
     """The quarantine lines of a Stripe Dashboard payment whose `Amount Refunded` is above its
     `Amount` (`audit.sources.payments.REFUNDED_ABOVE_CHARGE`: money refunded beyond the
     charge, which the export states and no rule judges), by the payment they are of (texts:
-    `charge`, from the line's hint; `file`, `row`, `field`, `value`): the check warns of
+    `charge`, `amount` and `currency`, the payment's id, Amount and Currency as its reader
+    read them (`normalise.ABOVE_CHARGE_HINTS`, never the reason's text); `file`, `row`,
+    `field`, `value`): the check warns of
     each and counts them, whether or not another input itemises the refunds. None where
     none, or before correlation."""
     restated: np.ndarray | None = None
@@ -1695,7 +1698,9 @@ def import_sources(
     hints = None
     if QUARANTINE_HINTS[0] in quarantine.columns:  # (see QUARANTINE_HINTS, TICKET_HINT)
         hinted = [*QUARANTINE_HINTS, *([TICKET_HINT] if TICKET_HINT in quarantine.columns
-                                       else [])]
+                                       else []),
+                  *(ABOVE_CHARGE_HINTS if ABOVE_CHARGE_HINTS[0] in quarantine.columns
+                    else ())]
         hints = quarantine[hinted].astype(object).fillna("")
         quarantine = quarantine.drop(columns=hinted)
     elif TICKET_HINT in quarantine.columns:  # (never without the others: not kept)

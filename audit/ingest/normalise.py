@@ -44,6 +44,15 @@ lines of its own checks (an amount too large, a time out of range); the import h
 apart (`ImportResult.quarantine_hints`) and, once correlated, names the case that charge or
 order is in as the line's case (`audit.sources.pipeline`). Never written."""
 
+ABOVE_CHARGE_HINTS = ("above_charge", "charge_amount", "charge_currency")
+"""Of a Stripe Dashboard payment's `Amount Refunded` line where it is above the payment's
+`Amount` (the kind of the line, told by its reader, never by its reason's text): the
+payment's id, and its `Amount` (as read, in major units) and `Currency` as the export states
+them. The import holds them apart with `QUARANTINE_HINTS` (`ImportResult.above_charge`);
+before, the line was picked by a phrase of its reason, so another line quoting that phrase
+(a Failed payment's cell) was counted, and the check took the Amount from the log. Never
+written."""
+
 TICKET_HINT = "ticket"
 """Of a generic log's row (a till's POS export, whose `source:system` is no export system):
 the ticket it names (`ticket:id`), given with its quarantine lines beside

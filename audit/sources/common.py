@@ -27,6 +27,7 @@ from audit.currency import CURRENCIES, minor_units, stripe_minor_units
 from audit.errors import InputError
 from audit.ingest.jsontext import as_text, read_export, record_line
 from audit.ingest.normalise import (
+    ABOVE_CHARGE_HINTS,
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
     RECORD_READ,
@@ -906,18 +907,24 @@ class Collector:
         return True
 
     def quarantine(self, row: int, field_name: str, value: object, reason: str,
-                   case: str | None = None, *, alone: bool = False) -> None:
+                   case: str | None = None, *, alone: bool = False,
+                   above_charge: tuple[str, str, str] | None = None) -> None:
         """`case`: the case the row belongs to, where the reader can tell it (a ticket
         update's ticket, the ticket a payment names). `alone`: the line quarantines that
         field alone, its record read and imported without it (an approval's unreadable
         amount): written with `record_read` yes (`normalise.RECORD_READ`), counted apart
-        from the rows quarantined (`normalise.field_only`), never told by its text."""
+        from the rows quarantined (`normalise.field_only`), never told by its text.
+        `above_charge`: of a payment's amount refunded above its amount, (payment id, its
+        Amount, its Currency) as the export states them (`ABOVE_CHARGE_HINTS`), whether or
+        not the line names a case."""
         problem: dict[str, object] = {
             "file": self.file.name, "row": row, "field": field_name,
             "value": "" if value is None else str(value), "reason": reason, "case": case or "",
             RECORD_READ: "yes" if alone else "no"}
         if not case and self.belongs is not None:
             problem.update(zip(QUARANTINE_HINTS, (v or "" for v in self.belongs), strict=True))
+        if above_charge is not None:
+            problem.update(zip(ABOVE_CHARGE_HINTS, above_charge, strict=True))
         self.problems.append(problem)
 
     def add(self, row: int, record: dict[str, str | None]) -> None:
@@ -948,12 +955,14 @@ class Collector:
         if self.skipped:
             notes.append(f"{self.file.name}: {self.skipped} record(s) state no activity "
                          "(no mapped change) and are not events")
-        hinted = any(QUARANTINE_HINTS[0] in p for p in self.problems)
-        quarantine = pd.DataFrame(self.problems, columns=list(
-            QUARANTINE_COLUMNS + QUARANTINE_HINTS if hinted else QUARANTINE_COLUMNS))
-        if hinted:  # ('' for a line of no hint, as in `case`)
-            for name in QUARANTINE_HINTS:
-                quarantine[name] = quarantine[name].fillna("")
+        above = any(ABOVE_CHARGE_HINTS[0] in p for p in self.problems)
+        # (the payment hints wherever a line is of a payment above its Amount: the import
+        # holds both apart together)
+        hinted = above or any(QUARANTINE_HINTS[0] in p for p in self.problems)
+        named = (QUARANTINE_HINTS if hinted else ()) + (ABOVE_CHARGE_HINTS if above else ())
+        quarantine = pd.DataFrame(self.problems, columns=list(QUARANTINE_COLUMNS + named))
+        for name in named:  # ('' for a line of no hint, as in `case`)
+            quarantine[name] = quarantine[name].fillna("")
         # (a line of one field alone names a record imported all the same: not read again)
         read = len(self.rows) + len({p["row"] for p in self.problems
                                      if p.get(RECORD_READ) != "yes"})

@@ -899,9 +899,11 @@ tells the cases whose refunds no input itemises (`CheckRun.refunds_not_itemised`
 
 
 REFUNDED_ABOVE_CHARGE = "which Stripe never refunds (at most the amount charged)"
-"""What the reason of a Dashboard payment's `Amount Refunded` above its `Amount` says, by
-which the import keeps its line (`ImportResult.above_charge`) and `check` warns of the money
-refunded beyond the charge and counts the payments (`summary.refunded_above_charge`)."""
+"""What the reason of a Dashboard payment's `Amount Refunded` above its `Amount` says. The
+import keeps its line (`ImportResult.above_charge`) by the kind its reader gives it, with the
+payment's Amount and Currency (`normalise.ABOVE_CHARGE_HINTS`), never by this text (a Failed
+payment's cell quoting it was counted), and `check` warns of the money refunded beyond the
+charge and counts the payments (`summary.refunded_above_charge`)."""
 
 
 def stripe_payments_created(header: Collection[str]) -> str | None:
@@ -1117,8 +1119,12 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
         if contradiction is not None:
             # (a line naming both, not a refunded payment of the note: before, 60.00
             # refunded of 20.00 was accepted as a total)
+            # (its kind, the payment's Amount and Currency carried with the line: before,
+            # the import picked the line by its reason's text, and the check took the
+            # Amount from the log, so a log's other amount of the charge was told)
             collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
-                                 contradiction, case=case, alone=True)
+                                 contradiction, case=case, alone=True,
+                                 above_charge=(ident, money(amount), currency))
             contradicted.append((row, ident))
             continue
         collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],

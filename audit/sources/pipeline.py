@@ -14,7 +14,7 @@ from audit.digest import LaterDigests
 from audit.gcpause import paused_gc
 from audit.ingest import IMPORT_IT_FIRST, ImportResult, import_sources
 from audit.ingest.mapping import Mapping
-from audit.ingest.normalise import QUARANTINE_HINTS, TICKET_HINT
+from audit.ingest.normalise import ABOVE_CHARGE_HINTS, QUARANTINE_HINTS, TICKET_HINT
 from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig, load_sources_config
 from audit.words import counted
@@ -268,14 +268,16 @@ def _name_hinted_cases(result: ImportResult) -> None:
     # A Dashboard payment refunded above its Amount: kept apart from the totals above, since
     # the check tells it whether or not another input itemises the refunds (before, a line
     # and an import note alone, no warning, nothing counted)
-    from audit.sources.payments import REFUNDED_ABOVE_CHARGE
-
-    above = (result.quarantine["reason"].astype(str).str.contains(
-        REFUNDED_ABOVE_CHARGE, regex=False).to_numpy(dtype=bool)
-        & (hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object) != ""))
+    # (by the kind its reader gave the line, with the export's Amount and Currency
+    # (ABOVE_CHARGE_HINTS): before, by a phrase of the reason, which a Failed payment's cell
+    # quoting it matched too, and only where the line named no case)
+    above = (hints[ABOVE_CHARGE_HINTS[0]].to_numpy(dtype=object) != ""
+             if ABOVE_CHARGE_HINTS[0] in hints.columns else np.zeros(len(hints), dtype=bool))
     if above.any():
         result.above_charge = pd.DataFrame({
-            "charge": hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object)[above].astype(str),
+            **{name: hints[hint].to_numpy(dtype=object)[above].astype(str)
+               for name, hint in zip(("charge", "amount", "currency"), ABOVE_CHARGE_HINTS,
+                                     strict=True)},
             **{name: result.quarantine[name].to_numpy(dtype=object)[above]
                for name in ("file", "row", "field", "value")}})
     cases = result.quarantine["case"].astype(object).fillna("").to_numpy(copy=True)
