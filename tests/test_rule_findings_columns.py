@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from audit.findings import Finding
 from audit.rules.base import (
+    Rule,
     _event_id_lists,
     _event_ids,
     _iso_times,
@@ -115,3 +117,69 @@ def test_event_id_lists_equal_the_per_row_ids(columns: list[list[Any]]) -> None:
 
 def test_event_id_lists_without_event_columns_give_an_empty_list_per_row() -> None:
     assert _event_id_lists([], 3) == [[], [], []]
+
+
+class _Facts:
+    """What `Rule.findings` asks of the facts here: no events to describe."""
+
+    def describe(self, ids: Any, index: pd.Index) -> dict[str, Any]:
+        return {}
+
+
+class _Rule(Rule):
+    code = "AP999"
+    name = "test-rule"
+    severity = "low"
+    summary = "a test rule"
+
+    def check(self, facts: Any) -> list[Finding]:
+        return []
+
+
+def _build(matches: pd.DataFrame, **kw: Any) -> list[Finding]:
+    kw.setdefault("events", ("eid",))
+    kw.setdefault("when", "at")
+    return _Rule().findings(_Facts(), matches, **kw)  # type: ignore[arg-type]
+
+
+_AT = pd.to_datetime(["2026-09-24T11:09:33Z", "2026-01-02T03:04:05Z"], utc=True)
+
+
+def test_a_currency_the_message_tells_as_a_time_keeps_its_plain_form() -> None:
+    """The finding's currency is the column's plain form, as its evidence is: the message's
+    time in words ("2026-09-24 11:09:33 UTC") is for the message alone (the column-wise
+    builder read the currency after the message's fields were replaced by their words)."""
+    index = pd.Index(["A", "B"], name="case")
+    matches = pd.DataFrame({"eid": ["e1", "e2"], "at": _AT, "v": [1.5, 1000.0],
+                            "currency": _AT}, index=index)
+    found = _build(matches, message="{v:.2f} in {currency}", evidence=("currency",))
+    assert [f.currency for f in found] == [
+        "2026-09-24T11:09:33+00:00", "2026-01-02T03:04:05+00:00"]
+    assert [f.currency for f in found] == [f.evidence["currency"] for f in found]
+    assert [f.message for f in found] == ["1.50 in 2026-09-24 11:09:33 UTC",
+                                          "1,000.00 in 2026-01-02 03:04:05 UTC"]
+
+
+def test_a_currency_cell_holding_a_list_or_a_dict_still_gets_its_finding() -> None:
+    """A currency cell of no text (a list, a dict) is no currency code: the amounts read in
+    two places, as for an unknown code, and the finding keeps the cell's plain form (the
+    column-wise builder hashed every currency value and raised TypeError)."""
+    index = pd.Index(["A", "B", "C"], name="case")
+    matches = pd.DataFrame({
+        "eid": ["e1", "e2", "e3"], "at": pd.to_datetime(["2026-09-24T11:09:33Z"] * 3, utc=True),
+        "v": [1.5, 2.5, 1000.0],
+        "currency": pd.Series([["EUR"], {"a": 1}, "JPY"], index=index, dtype=object)},
+        index=index)
+    found = _build(matches, message="{v:.2f}")
+    assert [f.currency for f in found] == [["EUR"], {"a": 1}, "JPY"]
+    assert [f.message for f in found] == ["1.50", "2.50", "1,000"]
+
+
+def test_no_matches_give_no_findings_whatever_the_evidence_names() -> None:
+    """No rows: no findings, even where the empty frame lacks a column the evidence names
+    (the column-wise builder read every evidence column before looking at the rows and
+    raised KeyError)."""
+    matches = pd.DataFrame({"eid": pd.Series([], dtype=object),
+                            "at": pd.Series([], dtype="datetime64[ns, UTC]")})
+    assert _build(matches, message="x {nope}", evidence=("nope",)) == []
+    assert _build(matches.iloc[:0, :0], message="x", evidence=("nope",)) == []

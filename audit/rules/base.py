@@ -127,6 +127,9 @@ class Rule(ABC):
         """
         fields = {name for _, name, _, _ in Formatter().parse(message) if name}
         template, shown = _positional(message)  # (the message's own fields, by position)
+        rows = len(matches)
+        if not rows:
+            return []  # (none to build: no column read, one the evidence names may lack)
         wanted = fields | set(evidence) | set(events) | {when, "currency"} | (
             {amount} if amount else set())
         columns = [c for c in matches.columns if c in wanted]
@@ -143,10 +146,10 @@ class Rule(ABC):
         shown_columns = [c for c in columns if c in fields or c in evidence or c == "currency"]
         names = [str(c) for c in shown_columns]
         plain = [iso[c] if c in iso else _plain_column(cells[c]) for c in shown_columns]
-        rows = len(matches)
-        # One object per distinct text the findings repeat (activities, people, currencies,
-        # evidence such as the SOP's file): a 1M-case run holds 235k findings, each with its
-        # own copies these would be 0.1 GB more.
+        # One object per distinct text the findings repeat (currencies, evidence such as the
+        # SOP's file; the activities and people are `describe`'s, each made once there): a
+        # 1M-case run holds 235k findings, each with its own copies these would be 0.1 GB
+        # more.
         texts: dict[str, str] = {}
         one = texts.setdefault
         # Per row, the message's fields in the order of `template`'s positions: their plain
@@ -155,6 +158,9 @@ class Rule(ABC):
         told = {c: words for c in columns if c in fields and (
             words := _told_column(matches[c], iso.get(c), cells.get(c))) is not None}
         by_name = dict(zip(names, plain, strict=True))
+        # (the currency's plain form, as the evidence keeps it: read before the message's
+        # fields below are replaced by their words)
+        plain_currency = by_name.get("currency")
         # The evidence and the currency column by column (a text made one object there,
         # once per cell), each row's evidence a dict of its keys zipped with its values:
         # no dict of every shown column per row to read them from.
@@ -167,12 +173,13 @@ class Rule(ABC):
         by_name.update((str(c), words) for c, words in told.items())
         messages_values: Iterable[tuple[Any, ...]] = zip(
             *(by_name[f] for f in shown), strict=True) if shown else [()] * rows
-        plain_currency = by_name.get("currency") if "currency" in names else None
         units = ([one(v, v) if type(v) is str else v for v in plain_currency]
                  if plain_currency is not None else [None] * rows)
-        # (the message's amounts in each currency's minor units: one template a currency)
-        in_units = {u: _in_minor_units(template, u if type(u) is str else None)
-                    for u in set(units)}
+        # (the message's amounts in each currency's minor units: one template a currency
+        # code; a cell of no text, a list or a dict too, reads as no code, None: keyed by
+        # texts alone, no other value hashed)
+        in_units = {u: _in_minor_units(template, u)
+                    for u in {u if type(u) is str else None for u in units}}
         ids_per_row = _event_id_lists([cells[c] for c in events], rows)
         stamps = iso[when] if when in iso else _iso_times(cells[when])
         currencies = cells["currency"] if "currency" in cells else [None] * rows
@@ -194,7 +201,8 @@ class Rule(ABC):
                 activities=[a for a, _ in known],
                 resources=list(dict.fromkeys([r for _, r in known if r is not None])),
                 timestamp=stamp,
-                message=_message(in_units[unit], case_id, message_values, uses_case),
+                message=_message(in_units[unit if type(unit) is str else None], case_id,
+                                 message_values, uses_case),
                 evidence=found,
                 amount_at_risk=at_risk,
                 currency=unit,
