@@ -385,7 +385,10 @@ def _missing(value: Any) -> bool:
 
 
 def _event_ids(values: tuple[Any, ...]) -> list[str]:
-    """The event ids in one match's cells (scalars or lists), in order, once each."""
+    """The event ids in one match's cells (scalars or lists), in order, once each.
+
+    No longer called by `Rule.findings` (`_event_id_lists` reads the columns instead): kept
+    as the per-row definition tests/test_rule_findings_columns.py checks that against."""
     ids: list[str] = []
     for value in values:
         if isinstance(value, list | tuple | np.ndarray):
