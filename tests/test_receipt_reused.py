@@ -450,3 +450,30 @@ def test_an_earlier_case_paid_after_the_reuse_is_told_as_approved_then() -> None
     assert found[0].message == (
         "refund of 100.00 EUR paid on a reused receipt: receipt R-7 already approved in "
         "case A (approved 2026-07-01 11:00:00 UTC, not paid); held by 2 cases: A, B")
+
+
+def test_an_earlier_case_paid_at_no_stated_time_is_told_as_refunded() -> None:
+    """A approved 1 July and paid at no stated time (its payout's timestamp missing); B
+    approved 5 July on A's receipt, not paid. A's payout is placed after no time: B is found
+    with A 'already refunded ... (paid at no stated time)' (before: 'already approved in
+    case A (approved ..., paid at no stated time after this case's approval)', a payout
+    told as after B's approval with no time to say so)."""
+    from dataclasses import replace
+
+    from audit.policy import load_policy
+    from audit.rules.duplicates.du002_receipt_reused import ReceiptReused
+    from audit.rules.engine import run_rules
+    from audit.rules.registry import RuleSet
+    from tests.rules.logbuilder import build_log
+
+    policy = replace(load_policy(default_policy_path()), sop={})
+    spec = {"A": _decided(1, "2026-07-01T11:00Z", "2026-07-01T12:00Z", "R-7"),
+            "B": _decided(5, "2026-07-05T11:00Z", None, "R-7")}
+    log = build_log(spec, policy)
+    log.loc[log[C.EVENT_ID] == "A-04", C.TIMESTAMP] = pd.NaT
+    found = run_rules(log, policy, RuleSet([ReceiptReused]),
+                      as_of=pd.Timestamp(AS_OF).to_pydatetime()).findings
+    assert [(f.case_id, f.evidence["approved_not_paid"]) for f in found] == [("B", True)]
+    assert found[0].message == (
+        "refund of 100.00 EUR approved and not paid on a reused receipt: receipt R-7 "
+        "already refunded in case A (paid at no stated time); held by 2 cases: A, B")

@@ -144,7 +144,8 @@ class ReceiptReused(Rule):
     told as approved then ("approved ..., paid ... after this case's payout"), and so is one
     paid only after a found case's approval where that case is approved and not paid
     (found at its approval: "approved ..., paid ... after this case's approval", never
-    "already refunded" of a payout after the finding's time); approvals
+    "already refunded" of a payout after the finding's time; a payout at no stated time is
+    placed after no time: "already refunded in case A (paid at no stated time)"); approvals
     alone, none paid on the receipt, are no finding (nothing refunded yet). Partial returns:
     where the cases holding the receipt that hold a purchase (`Record store sale`, not
     failed, reversed or pending, stating an amount in its case's currency) all hold one of
@@ -221,8 +222,13 @@ class ReceiptReused(Rule):
     paid is found by this rule at once (no grace: the approval decided the payment) and by
     `approved-not-paid` once its grace has passed, whose message then tells that this rule
     found the receipt reused and that the payment is not to be made (its evidence's
-    `receipt_reused_before` naming the earlier cases), not a wait to pay: the approval in
-    force is still to be withdrawn.
+    `receipt_reused_before` naming the earlier cases; where this rule puts only a part
+    beyond the receipt's sale at risk, that part), not a wait to pay: the approval in
+    force is still to be withdrawn. A case approved first and not paid, named by this
+    rule's finding of a later payout on the receipt, is told there as refunded since; a
+    case closed after its approval, unpaid (settled here, found by `approved-not-paid`),
+    is told there as a wait alone. A finding here that a waiver accepts tells nothing
+    there.
 
     References:
     ACFE fraud tree: cash register disbursement schemes (fictitious refunds).
@@ -332,9 +338,10 @@ class ReceiptReused(Rule):
             ids = [id_l[i] for i in users]
             codes_ = [case_l[i] for i in users]
             def paid_by(i: int, then: Any) -> bool:
-                """Whether the case at `i` was paid by `then` (a time; NaT: by the clock)."""
-                return bool(paid_l[i]) and (pd.isna(then) or (
-                    not pd.isna(at_l[i]) and at_l[i] <= then))
+                """Whether the case at `i` was paid by `then` (a time; NaT: by the clock).
+                A payout at no stated time is not placed after any time: paid by each."""
+                return bool(paid_l[i]) and (pd.isna(then) or pd.isna(at_l[i])
+                                            or at_l[i] <= then)
 
             def named_at(i: int, then: Any, own_point: str) -> str:
                 """An earlier case as a finding at `then` names it: paid, approved and not
@@ -644,7 +651,8 @@ def _approved_of(facts: CaseFacts, c: pd.DataFrame, codes: np.ndarray,
     mask, amounts = approved
     at = np.flatnonzero(mask & wanted[facts.case_code])
     case = facts.case_code[at].astype(np.int64)
-    keep = at >= approval_at[case]
+    # (an approval without a time is not placed: not taken, as approved-not-paid reads it)
+    keep = (at >= approval_at[case]) & ~pd.isna(facts.column(C.TIMESTAMP).take(at))
     at, case = at[keep], case[keep]
     amount = pd.to_numeric(pd.Series(amounts.take(at)), errors="coerce")
     least = pd.Series(amount.to_numpy(dtype=float, na_value=np.nan)).groupby(
