@@ -184,7 +184,9 @@ LOGIC_VERSIONS = (
     "paid on (timed at its standing approval, the amount approved at risk, `approved_not_paid` "
     "in its evidence, true; an approval withdrawn by a rejection, or a case closed after "
     "it unpaid, is none), and a refund paid after such an approval as a reuse of it "
-    "(before, both were no finding); every finding's evidence holds `approved_not_paid`.",
+    "(before, both were no finding); every finding's evidence holds `approved_not_paid`; "
+    "an approval without a time is not counted in the amount approved, and an earlier case "
+    "paid at no stated time is told as refunded.",
     "EV003 was raised to 2 when it came to judge a case by its approvals in force, as "
     "EV001 and DU002 read them (from the first approval not withdrawn by a rejection nor "
     "ended by a close the refund was asked for again after): before, only a rejection "
@@ -193,7 +195,9 @@ LOGIC_VERSIONS = (
     "runs from the last approval in force. Its evidence names it (`approved_at`, before "
     "`approvals_last_time`; `approval_eid`), and where DU002 finds the case approved and "
     "not paid on a reused receipt the message says the payment is not to be made "
-    "(`receipt_reused_before`).",
+    "(`receipt_reused_before`; only the part beyond the receipt's sale where DU002 puts "
+    "that part at risk; a case approved first on a receipt paid since in another case is "
+    "told as such; a DU002 finding a waiver accepts, or DU002 failing, tells nothing).",
     "EV006 was raised to 2 when its evidence came to name the payouts paid in another "
     "currency than the purchase each refunds (`other_currency_payout_eids`, compared with "
     "the purchase of the charge each names, as the rule judges them): the check's warning "

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from audit import canonical as C
 from audit.canonical import elapsed
+from audit.currency import figure
 from audit.findings import Finding
 from audit.rules.base import Option, Rule
 from audit.rules.evidence.ev001_missing_evidence import standing_approvals
@@ -34,8 +37,22 @@ class ApprovedNotPaid(Rule):
     a receipt another case was paid or approved on before it, the payment is not to be
     made: the message says so instead of leaving an unpaid approval to be paid ("...; not
     to be paid: receipt-reused (DU002) found its receipt R-7 used before in case A"), and
-    the evidence lists those cases (`receipt_reused_before`). The finding stays: the
-    approval in force past its grace still has to be withdrawn.
+    the evidence lists those cases (`receipt_reused_before`). Where that finding puts less
+    at risk than this one, a part beyond the receipt's sale (a sale of 50.00, 30.00 paid
+    before, 35.00 approved here), that part alone is not to be paid ("...; 15.00 EUR of it
+    (beyond the receipt's sale) not to be paid: ..."). Where the case was approved first on
+    the receipt and a later case paid on it (`receipt-reused` finding that payout, naming
+    this case among its earlier cases), the message says the receipt was refunded since
+    ("...; its receipt R-7 refunded since in case D, found by receipt-reused (DU002): to be
+    settled with that refund before this approval is paid"; no `receipt_reused_before`).
+    A `receipt-reused` finding a waiver of the policy in force accepts tells nothing here;
+    where that rule fails, its error is reported and this rule judges without it. The
+    finding stays: the approval in force past its grace still has to be withdrawn (or
+    settled). Limits: a case whose ticket was closed after its approval, unpaid, is found
+    here (its approval stands unpaid) but is no payment awaited to `receipt-reused`, which
+    neither finds it nor names it among the cases used on the receipt: its message tells
+    the wait alone, with no word of its receipt; likewise a case `receipt-reused` names only
+    beyond the first 100 earlier cases of a finding (`earlier_cases`).
 
     Why it matters:
     An approved refund is a debt to the customer; leaving it unpaid breaks the promise to the
@@ -106,7 +123,7 @@ class ApprovedNotPaid(Rule):
             at[in_currency])), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         ).groupby(case[in_currency]).min()
         hits["amount"] = least.reindex(codes).to_numpy(dtype=float)
-        told = _reuse_told(facts, hits.index.tolist())
+        told = _reuse_told(facts, hits)
         hits["receipt_reused_before"] = pd.Series(
             [told.get(k, (None, ""))[0] for k in hits.index], index=hits.index, dtype=object)
         hits["what"] = [told.get(k, (None, ""))[1] for k in hits.index]
@@ -156,33 +173,101 @@ def _approvals_from(facts: CaseFacts, codes: np.ndarray, where: np.ndarray
     case = facts.case_code[approvals].astype(np.int64)
     wanted = np.zeros(facts.n_cases, dtype=bool)
     wanted[codes] = True
-    keep = wanted[case] & (approvals >= where[case])
+    # (an approval without a time is not placed: not taken, as in last_in_force)
+    timed = ~pd.isna(facts.column(C.TIMESTAMP).take(approvals))
+    keep = wanted[case] & (approvals >= where[case]) & timed
     return approvals[keep], case[keep]
 
 
-def _reuse_told(facts: CaseFacts, cases: list[object]) -> dict[object, tuple[list[str], str]]:
-    """Per case of `cases` (ids) that receipt-reused, judged in this run, finds approved and
-    not paid on a receipt another case was paid (or approved) on before it: (the earlier
-    cases, what the message adds: the payment is not to be made). Empty where that rule
-    does not run or finds none of them."""
+def _reuse_told(facts: CaseFacts, hits: pd.DataFrame
+                ) -> dict[object, tuple[list[str] | None, str]]:
+    """Per case of `hits` (indexed by case id, with its `amount` and `currency`) that
+    receipt-reused, judged in this run, names on a reused receipt: (the earlier cases, where
+    it finds the case approved and not paid on a receipt another case was paid or approved
+    on before it; what the message adds). Where that finding puts less at risk than the
+    case's approved amount (a part beyond the receipt's sale), that part is what is not to
+    be paid; where the case, approved first and not paid, is named by a later case's
+    finding paid on the receipt, the message says the receipt was refunded since. A
+    receipt-reused finding a waiver of the policy in force matches tells nothing here (the
+    waiver accepted it). Empty where that rule does not run, finds none of them, or fails
+    (its error is its own, reported by the engine: this rule judges without it)."""
     from audit.rules.duplicates.du002_receipt_reused import ReceiptReused, reused_findings
 
     if not facts.judges(ReceiptReused.code):
         return {}
-    wanted = set(cases)
-    out: dict[object, tuple[list[str], str]] = {}
-    for f in reused_findings(facts):
-        if f.case_id in wanted and f.evidence.get("approved_not_paid"):
-            earlier = [str(e) for e in f.evidence.get("earlier_cases", [])]
-            receipts = [str(r) for r in f.evidence.get("receipts", [])]
-            named = ", ".join(earlier[:5]) + (
-                f" and {counted(len(earlier) - 5, 'other case', spec=',')}"
-                if len(earlier) > 5 else "")
-            out[f.case_id] = (earlier, (
-                f"; not to be paid: receipt-reused (DU002) found its receipt"
-                f"{'s' if len(receipts) > 1 else ''} {', '.join(receipts)} used before in "
-                f"case{'s' if len(earlier) > 1 else ''} {named}"))
+    try:
+        findings = reused_findings(facts)
+    except Exception:  # (receipt-reused's own error, reported as its own by the engine)
+        return {}
+    waived = _waived_in_policy(facts, ReceiptReused.code)
+    wanted = set(hits.index.tolist())
+    amount_of = dict(zip(hits.index.tolist(), hits["amount"].astype(float).tolist(),
+                         strict=True))
+    unit_of = {k: "" if pd.isna(u) else str(u)
+               for k, u in zip(hits.index.tolist(), hits["currency"].tolist(), strict=True)}
+    out: dict[object, tuple[list[str] | None, str]] = {}
+    since: dict[object, list[tuple[str, list[str]]]] = {}
+    for f in findings:
+        if waived(f):
+            continue
+        receipts = [str(r) for r in f.evidence.get("receipts", [])]
+        told = f"receipt{'s' if len(receipts) > 1 else ''} {', '.join(receipts)}"
+        if not f.evidence.get("approved_not_paid"):
+            # (a case paid on the receipt after cases approved before it and not paid)
+            for e in f.evidence.get("earlier_cases", []):
+                if e in wanted:
+                    since.setdefault(e, []).append((f.case_id, receipts))
+            continue
+        if f.case_id not in wanted:
+            continue
+        earlier = [str(e) for e in f.evidence.get("earlier_cases", [])]
+        # (every earlier case counted, not only the first CASES_KEPT listed: exact for
+        # one receipt, and where the merged list is shorter than the cap)
+        counts = [int(n) for n in f.evidence.get("earlier_cases_n", [])]
+        total = max([len(earlier), *(counts if len(counts) > 1 else counts[:1])])
+        named = ", ".join(earlier[:5]) + (
+            f" and {counted(total - len(earlier[:5]), 'other case', spec=',')}"
+            if total > len(earlier[:5]) else "")
+        amount, unit = amount_of[f.case_id], unit_of[f.case_id]
+        part = f.amount_at_risk
+        whole = "not to be paid"
+        if part is not None and amount == amount and float(part) < amount - float(
+                facts.tolerance(pd.Series([unit or None]))[0]):
+            whole = (f"{figure(float(part), unit or None)}{' ' + unit if unit else ''} of it "
+                     "(beyond the receipt's sale) not to be paid")
+        out[f.case_id] = (earlier, (
+            f"; {whole}: receipt-reused (DU002) found its {told} used before in "
+            f"case{'s' if total > 1 else ''} {named}"))
+    for case, later in since.items():
+        if case in out:  # (found itself on a receipt paid before it: told so)
+            continue
+        cases = list(dict.fromkeys(k for k, _ in later))
+        receipts = list(dict.fromkeys(r for _, rs in later for r in rs))
+        out[case] = (None, (
+            f"; its receipt{'s' if len(receipts) > 1 else ''} {', '.join(receipts)} "
+            f"refunded since in case{'s' if len(cases) > 1 else ''} "
+            + ", ".join(cases[:5]) + (f" and {counted(len(cases) - 5, 'other case', spec=',')}"
+                                      if len(cases) > 5 else "")
+            + ", found by receipt-reused (DU002): to be settled with that refund before "
+            "this approval is paid"))
     return out
+
+
+def _waived_in_policy(facts: CaseFacts, code: str) -> Callable[[Finding], bool]:
+    """Whether a finding of rule `code` is matched by a waiver of the policy in force at
+    the clock (as the engine applies them, after the rules: `finish_findings`)."""
+    from audit.rules.engine import WaiverStatus, waivers_of
+    from audit.rules.registry import default_rules
+
+    rules = default_rules()
+    today = facts.as_of.date()
+    live = [status for w in facts.policy.waivers if not w.expires < today
+            for status in [WaiverStatus(w, codes=frozenset(
+                r.code for r in rules.resolve(w.rule)))] if code in status.codes]
+    if not live:
+        return lambda _finding: False
+    matching = waivers_of(live)
+    return lambda finding: any(status.matches(finding) for status in matching(finding))
 
 
 def unpaid_past_grace(facts: CaseFacts, codes: np.ndarray) -> np.ndarray:
