@@ -104,7 +104,6 @@ READS: dict[str, frozenset[str]] = {
         "events:org:resource",
         "events:refund:amount",
         "events:refund:currency",
-        "events:time:timestamp",
     }),
     "CF001": frozenset({
         "cases:currency",
@@ -483,6 +482,5 @@ READS: dict[str, frozenset[str]] = {
         "events:mask:approve,second-approve",
         "events:mask:reject",
         "events:org:resource",
-        "events:time:timestamp",
     }),
 }
