@@ -57,9 +57,25 @@ class _CaseBound(str):
     so an activity labelled '▶ start' or '■ end' stays an activity (before, a plain string,
     such a label was taken for a case's start or end: compare.md listed an edge from it as
     "from a case's start", compare.json wrote it as null, the diff graph drew it as the
-    start). (A subclass's reflected comparison runs first: `label == START` is False too.)"""
+    start). A subclass's reflected comparison runs first for a plain `str` on the left:
+    `label == START` is False too. It does not for another subclass of `str` (numpy's
+    `str_`: `np.str_("▶ start") == START` is True), so the sides' labels are made plain
+    `str` where they are read (`side_from_log`, `side_from_traces`).
+
+    Ordered: START before any label, END after any (and START before END), so edges sort
+    the same in every run. Before, only == was changed: START and a label of its text were
+    neither equal nor one less than the other, `sorted` of edges went by the order of a
+    set, and that set's order changed per process (the hash took in the class object's
+    address): compare.json's edges came in another order each run."""
 
     __slots__ = ()
+
+    def _rank(self) -> int:
+        return -1 if str.__eq__(self, "▶ start") else 1
+
+    @staticmethod
+    def _key(value: str) -> tuple[int, str]:
+        return (value._rank(), "") if type(value) is _CaseBound else (0, str(value))
 
     def __eq__(self, other: object) -> bool:
         return type(other) is _CaseBound and str.__eq__(self, other)
@@ -67,8 +83,31 @@ class _CaseBound(str):
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        return _CaseBound._key(self) < _CaseBound._key(other)
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        return _CaseBound._key(self) <= _CaseBound._key(other)
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        return _CaseBound._key(self) > _CaseBound._key(other)
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        return _CaseBound._key(self) >= _CaseBound._key(other)
+
     def __hash__(self) -> int:
-        return hash((_CaseBound, str(self)))
+        return hash(("case-bound", str(self)))
+
+    def __repr__(self) -> str:
+        return "<case start>" if self._rank() < 0 else "<case end>"
 
 
 START, END = _CaseBound("▶ start"), _CaseBound("■ end")
@@ -282,8 +321,9 @@ def _role_names(roles: pd.Series) -> dict[str, str]:
 
 
 def side_from_traces(traces: Iterable[Trace], role: Role, name: str) -> Side:
-    """A model side from its (played-out) traces."""
-    bag = {tuple(t): 1 for t in traces}
+    """A model side from its (played-out) traces, its labels made plain `str` (see
+    `_CaseBound`)."""
+    bag = {tuple(str(a) for a in t): 1 for t in traces}
     return Side(role, "model", name, bag, {}, frozenset(a for t in bag for a in t))
 
 

@@ -792,6 +792,74 @@ def test_activities_labelled_as_a_case_s_start_or_end_stay_activities(tmp_path: 
     assert START != "▶ start" and label != END and str(START) == "▶ start"
 
 
+def test_compare_json_s_edges_are_in_one_order_in_every_process(tmp_path: Path) -> None:
+    """A log with activities labelled '▶ start' and '■ end' against a one-case log, compared
+    in two processes of different hash seeds: compare.json's bytes are the same, its edges
+    sorted with a case's start (null source) before any activity and its end (null target)
+    after any. Before, START equalled no label but was not ordered against one of its text
+    (neither less nor greater), the edges were sorted in a set's order, and START's hash
+    took in its class's address: three runs with PYTHONHASHSEED=0 wrote three orders."""
+    import os
+    import subprocess
+    import sys
+
+    def write(path: Path, cases: dict[str, list[str]]) -> Path:
+        path.write_text("event:id,case:concept:name,concept:name,time:timestamp\n" + "".join(
+            f"{case}{k},{case},{label},2026-09-01T1{k}:00:00Z\n"
+            for case, labels in cases.items() for k, label in enumerate(labels)),
+            encoding="utf-8")
+        return path
+
+    h1 = write(tmp_path / "h1.csv", {"c1": ["▶ start", "A"], "c2": ["B"],
+                                     "c3": ["▶ start", "C"], "c4": ["D"],
+                                     "c5": ["▶ start", "E"], "c6": ["F", "■ end"],
+                                     "c7": ["G"]})
+    h2 = write(tmp_path / "h2.csv", {"c1": ["A", "B"]})
+    written = []
+    for seed in ("0", "1", "2"):
+        out = tmp_path / f"out{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        run = subprocess.run([sys.executable, "-m", "audit", "compare", str(h1), str(h2),
+                              "--out", str(out)], env=env, cwd=ROOT, capture_output=True,
+                             text=True, check=False)
+        assert run.returncode == 0, run.stderr
+        written.append((out / "compare.json").read_bytes())
+    assert written[0] == written[1] == written[2]
+    pairs = [(e["source"], e["target"]) for e in json.loads(written[0])["edges"]]
+
+    def key(pair: tuple[str | None, str | None]) -> tuple[tuple[int, str], tuple[int, str]]:
+        source, target = pair
+        return ((0, "") if source is None else (1, source),
+                (2, "") if target is None else (1, target))
+
+    assert pairs == sorted(pairs, key=key), pairs
+    assert len(pairs) == 18 and pairs[:6] == [(None, a) for a in "ABDFG"] + [(None, "▶ start")]
+    assert pairs[-3:] == [("▶ start", a) for a in "ACE"] and ("F", "■ end") in pairs
+
+
+def test_a_case_s_start_and_end_order_against_labels_and_show_as_such() -> None:
+    """START sorts before any label (one of its text too, and ""), END after any; START's
+    and END's hash is that of their kind and text; their repr says what they are; a side's
+    labels given as numpy strings (which compare with START by their own ==, equal to it)
+    are read as plain strings."""
+    import numpy as np
+
+    # (a label on the left too: START's and END's reflected comparisons answer)
+    assert START < "" and START < "▶ start" and not START > "▶ start"
+    assert "▶ start" > START  # noqa: SIM300
+    assert END > "■ end" and START < END and START <= START
+    assert "\U0010ffff" < END  # noqa: SIM300
+    assert sorted([("▶ start", "C"), (START, "B"), ("X", END), ("X", "■ end")]) == [
+        (START, "B"), ("X", "■ end"), ("X", END), ("▶ start", "C")]
+    assert hash(START) == hash(("case-bound", "▶ start"))
+    assert (repr(START), repr(END)) == ("<case start>", "<case end>")
+    assert np.str_("▶ start") == START  # (numpy's ==: why sides hold plain strings)
+    side = side_from_traces([(np.str_("▶ start"), np.str_("A"))], "as-is", "model")
+    assert [type(a) for t in side.traces for a in t] == [str, str]
+    assert all(type(a) is str for a in side.labels)
+    assert ("▶ start", "A") in side.traces and START not in side.labels
+
+
 def test_compare_md_lists_at_most_40_edges_a_side_and_says_how_many_more() -> None:
     """An as-is model of 'A' then one of 45 activities: 90 edges only in it (A -> Xk, Xk ->
     end), listed by their ends' text, the first 40 (A -> X00 ... A -> X39), then how many
