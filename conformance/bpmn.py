@@ -294,6 +294,9 @@ class BpmnModel:
     choice: str | None = None
     """Where no process was named and the file has several candidates: the note saying
     which one the reader took (also in `notes`); None otherwise."""
+    candidates: tuple[str, ...] = ()
+    """With `choice`: the ids of the processes the reader chose among (a pool's or drawn
+    outside any pool), in the file's order."""
     message_flows: list[MessageFlow] = field(default_factory=list)
     """A collaboration read as one process: the message flows between its pools' nodes."""
     joined_soundness: Soundness | None = field(default=None, repr=False, compare=False)
@@ -681,6 +684,8 @@ class _Reader:
         self._element_line = 0
         """A joined collaboration: the line of its <collaboration>."""
         self._shape_bounds: dict[str, tuple[float, float, float, float]] = {}
+        self._chosen_among: list[str] = []
+        """The candidates `_choose` chose among, where it chose (no process named)."""
         self._refused_flows: dict[str, str | None] = {}
         """Id -> source (None where it names none) of each sequence flow refused, and so left
         out of the model's flows: a default naming one is not refused again."""
@@ -717,6 +722,7 @@ class _Reader:
         self.model = model
         model.notes.extend(notes)
         model.choice = notes[0].removesuffix(CHOOSE_HINT) if notes else None
+        model.candidates = tuple(self._chosen_among) if notes else ()
         model.pools = self._pools(participants, {chosen_id})
         if message_flows:
             model.notes.append(
@@ -1027,6 +1033,7 @@ class _Reader:
                              file=src.path)
         if len(candidates) == 1:
             return candidates[0], []
+        self._chosen_among = list(candidates)
         counts = {pid: _count_tasks(src.processes[pid]) for pid in candidates}
         best = max(candidates, key=lambda pid: counts[pid])  # first of equals: document order
         names = {ref: name for _, name, ref in participants if ref}

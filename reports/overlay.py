@@ -587,8 +587,10 @@ class SopGraph:
     other_pools: tuple[str, ...] = ()
     """With `one_pool`: the names of the pools with a process left out of the drawing."""
     one_of: str = "pool"
-    """With `one_pool`: "pool" where the file has pools, "process" where it has several
-    top-level processes and no pools (the caption's "one process", not "one pool")."""
+    """With `one_pool`: "pool" where the process read is a pool's and so is every other
+    candidate, else "process" (no pools, or a process drawn outside any pool among the
+    candidates: the caption's "one process", not "one pool"; `other_pools` then holds the
+    ids of the other candidates, as the choice's note names them)."""
 
 
 def sop_graph(model: BpmnModel) -> SopGraph:
@@ -617,10 +619,21 @@ def sop_graph(model: BpmnModel) -> SopGraph:
             lanes[lane].append(task.name)
     title = model.process_name or model.process_id
     one_pool = model.choice
-    one_of = "pool" if model.pools else "process"
-    others = tuple(pool.name or pool.id for pool in model.pools
-                   if not pool.chosen and not pool.empty and not pool.missing
-                   ) if one_pool else ()
+    pool_of = {pool.process: pool.name or pool.id for pool in model.pools if pool.process}
+    # (A pool only where the process read and every other candidate are pools' processes:
+    # before, a file of a pool and a process outside any pool, the outside one read, was
+    # told as "Only one pool ... the other pools ('Support')".)
+    of_pools = model.process_id in pool_of and all(c in pool_of for c in model.candidates)
+    one_of = "pool" if of_pools else "process"
+    if not one_pool:
+        others: tuple[str, ...] = ()
+    elif of_pools:
+        others = tuple(pool.name or pool.id for pool in model.pools
+                       if not pool.chosen and not pool.empty and not pool.missing)
+    elif model.pools:  # (no pools: the choice's note names every process, as before)
+        others = tuple(c for c in model.candidates if c != model.process_id)
+    else:
+        others = ()
     follows = model.joined_soundness.follows if (
         model.joined and model.joined_soundness is not None) else None
     if follows is not None:
@@ -983,13 +996,14 @@ def arrows_text(sop: SopGraph) -> str:
 
 
 def one_pool_text(sop: SopGraph) -> str:
-    """The caption's sentence on a file of several pools (or, with no pools, top-level
-    processes) of which one is drawn (read without being named: `BpmnModel.choice`), or ""
-    where the whole file is."""
+    """The caption's sentence on a file of several pools (or top-level processes, with no
+    pools or one drawn outside any pool: `SopGraph.one_of`) of which one is drawn (read
+    without being named: `BpmnModel.choice`), or "" where the whole file is."""
     if sop.one_pool is None:
         return ""
     others = ", ".join(f"'{name}'" for name in sop.other_pools)
-    left = (f"; the tasks of the other pools ({others}) are no tasks of this SOP: the cases "
+    kind = "pools" if sop.one_of == "pool" else "processes"
+    left = (f"; the tasks of the other {kind} ({others}) are no tasks of this SOP: the cases "
             "doing them are drawn with those tasks as not in the SOP") if others else ""
     return (f" Only one {sop.one_of} of the SOP's file is drawn, as the checks read it: "
             f"{sop.one_pool}{left}.")

@@ -1166,3 +1166,53 @@ def test_the_join_decisions_evict_a_key_another_thread_evicted(
                          '<messageFlow id="m" sourceRef="a" targetRef="s2"/>')
     assert read_bpmn(path).joined
     assert len(kept) == bpmn._JOIN_DECISIONS_KEPT
+
+
+def test_the_sop_graph_of_a_process_outside_any_pool_beside_a_pool_says_one_process(
+        tmp_path: Path) -> None:
+    """A file of a pool 'Support' (process 'pS', 1 task) and a process drawn outside any pool
+    ('pOut', 2 tasks): the reader takes 'pOut'. The caption says one process of the file is
+    drawn and names the other process; before, it said "Only one pool ... the tasks of the
+    other pools ('Support')", the process read being no pool's. Where the pool's process is
+    the one read (named by its tasks outnumbering), the caption says "process" too: the
+    other candidate is no pool's."""
+    from audit.checkrun import run_check
+    from reports.overlay import overlay_graphs
+
+    def write(pool_tasks: str, outside_tasks: str) -> Path:
+        sop = tmp_path / "mixed.bpmn"
+        sop.write_text(
+            f'<definitions xmlns="{BPMN_NS}" id="d" targetNamespace="t"><collaboration '
+            'id="co"><participant id="ps" name="Support" processRef="pS"/></collaboration>'
+            '<process id="pS"><startEvent id="s1"/>' + tasks(*pool_tasks)
+            + '<endEvent id="e1"/>' + flows(f"s1>{'>'.join(pool_tasks)}>e1")
+            + '</process><process id="pOut"><startEvent id="s2"/>' + tasks(*outside_tasks)
+            + '<endEvent id="e2"/>' + flows(f"s2>{'>'.join(outside_tasks)}>e2")
+            + "</process></definitions>", encoding="utf-8")
+        return sop
+
+    log, policy = tmp_path / "log.csv", tmp_path / "policy.yaml"
+    log.write_text(LOG_HEADER + "1,c1,A,2026-09-01T10:00:00Z,ecommerce\n"
+                   "2,c1,C,2026-09-01T12:00:00Z,ecommerce\n", encoding="utf-8")
+    policy.write_text(POLICY.replace("Review request", "A").replace("Pay refund", "P")
+                      .replace("Close ticket", "C").replace("Send rejection", "X"),
+                      encoding="utf-8")
+    sop = write("p", "ac")
+    assert read_bpmn(sop).process_id == "pOut"
+    [graph] = overlay_graphs(run_check([log], policy, sop=sop))
+    assert "Only one pool" not in graph.caption and "other pools" not in graph.caption, (
+        graph.caption)
+    assert graph.caption.endswith(
+        " Only one process of the SOP's file is drawn, as the checks read it: the file has 2 "
+        "processes with flow elements ('pS' (pool 'Support'): 1 task(s), 'pOut': 2 task(s)); "
+        "read 'pOut', the one with the most tasks; the tasks of the other processes ('pS') "
+        "are no tasks of this SOP: the cases doing them are drawn with those tasks as not "
+        "in the SOP."), graph.caption
+    assert read_bpmn(sop).candidates == ("pS", "pOut")
+    sop = write("ac", "p")
+    assert read_bpmn(sop).process_id == "pS"
+    [graph] = overlay_graphs(run_check([log], policy, sop=sop))
+    assert graph.caption.endswith(
+        "read 'pS' (pool 'Support'), the one with the most tasks; the tasks of the other "
+        "processes ('pOut') are no tasks of this SOP: the cases doing them are drawn with "
+        "those tasks as not in the SOP."), graph.caption
