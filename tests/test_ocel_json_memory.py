@@ -172,6 +172,42 @@ def test_braces_within_strings_are_not_counted_as_objects(
     assert f"characters of JSON hold {containers:,} objects and arrays" in str(caught.value)
 
 
+def test_the_recount_outside_strings_is_linear_on_quotes_that_open_no_string(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recount's search was taken up again after each quote that opens no string (one
+    no quote closes), each time scanning to the text's end: `\\"` 600 times before
+    2,000,000 `{` (2 KB of gzip) took 15 s to refuse, 0.4 s without the quotes, and 20,000
+    times (40 KB) would take minutes. Now the recount stops at such a quote (JSON cannot go
+    on past it) and counts the `{` after it, the safe side: refused at once. An alarm of
+    20 s ends the test where the work is quadratic."""
+    import signal
+
+    def too_long(*_: object) -> None:
+        raise TimeoutError("the recount of '{' and '[' outside strings took over 20 s")
+
+    hostile = '\\"' * 20_000 + "{" * 1_000_000
+    path = tmp_path / "quotes.jsonocel.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as stream:
+        stream.write(hostile)
+    monkeypatch.setattr(ocel, "available_memory", lambda: 10 * MB, raising=False)
+    before = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(20)
+    try:
+        assert ocel._containers_outside_strings(hostile) == 1_000_000
+        with pytest.raises(InputError) as caught:
+            read_ocel(path, "T")
+        # Valid JSON of the same quotes and braces within strings, each closed: counted
+        # as decoded.
+        document = ["\\" + '"' * 2 + "{" * 7, {"a": ['"' * 20_000 + "[{"]}, [{}] * 3]
+        text = json.dumps(document)
+        assert ocel._containers_outside_strings(text) == _containers(document) == 7
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+    assert str(caught.value).startswith(
+        f"{path}: its 1,040,000 characters of JSON hold 1,000,000 objects and arrays")
+
+
 def _containers(value: object) -> int:
     if isinstance(value, dict):
         return 1 + sum(_containers(v) for v in value.values())
