@@ -470,11 +470,12 @@ def test_an_over_long_column_name_is_refused(tmp_path: Path, suffix: str) -> Non
     _import(source, tmp_path / "out.parquet")
 
 
-def _wide(source: Path, extra: int) -> None:
-    """A log of 3 events whose records have `extra` columns besides case, activity, time."""
-    names = ["case", "activity", "time", *(f"c{k}" for k in range(extra))]
-    rows = [[f"C{i}", "Receive refund request", f"2026-07-01T0{i}:00:00Z", *("x" * extra)]
-            for i in range(3)]
+def _wide(source: Path, extra: int, prefix: str = "c") -> None:
+    """A log of 3 events whose records have `extra` columns besides case, activity, time
+    (named `prefix` and their number from 0)."""
+    names = ["case", "activity", "time", *(f"{prefix}{k}" for k in range(extra))]
+    rows = [[f"{prefix.upper()}{i}", "Receive refund request", f"2026-07-01T0{i}:00:00Z",
+             *("x" * extra)] for i in range(3)]
     if source.suffix == ".csv":
         with source.open("w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerows([names, *rows])
@@ -485,7 +486,7 @@ def _wide(source: Path, extra: int) -> None:
             f'<trace><string key="concept:name" value="C{i}"/><event><string '
             f'key="concept:name" value="a"/><date key="time:timestamp" '
             f'value="2026-07-01T0{i}:00:00Z"/>'
-            + "".join(f'<string key="c{k}" value="x"/>' for k in range(extra))
+            + "".join(f'<string key="{prefix}{k}" value="x"/>' for k in range(extra))
             + "</event></trace>\n" for i in range(3))
         source.write_text(f'<?xml version="1.0"?>\n<log>\n{events}</log>\n',
                           encoding="utf-8")
@@ -554,6 +555,46 @@ def test_a_log_imported_at_the_column_bound_is_read_back(
     assert (f"41 columns besides {len(C.COLUMNS)} of the canonical log's, more than the 40 "
             "of a spreadsheet's widest sheet") in result.output
     assert "(column 41: 'd3')" in result.output
+
+
+def test_inputs_whose_joined_columns_pass_the_bound_are_refused_before_the_log_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each input within the bound, but the log of them joined holds the union of their own
+    columns: two CSVs of 37 columns of their own (the bound at 40) were imported into a log
+    of 74 besides the canonical 19, which `check` and a second `import` refused ("74
+    columns besides 19 of the canonical log's, more than the 40"): the tool wrote a log it
+    refuses. Now the import is refused before writing, naming the input that passes the
+    bound, those before it and their counts (exit code 2); inputs whose columns joined stay
+    within it are imported, and their log is read back."""
+    from audit.ingest import sizes
+
+    monkeypatch.setattr(sizes, "MAX_COLUMNS", 40, raising=False)
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    _wide(first, 37, "a")
+    _wide(second, 37, "b")
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(main, ["import", str(first), str(second), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        f"error: {second}: its columns add 37 to the 37 of the inputs before it (a.csv: 37): "
+        "a log of 74 columns besides the canonical log's, more than the 40 of a "
+        "spreadsheet's widest sheet, which `check` and `import` refuse to read (the first "
+        "past the bound: 'b3', of b.csv): refused before the log is written"), result.output
+    assert not out.exists() and not out.with_suffix(".quarantine.csv").exists()
+    # Joined, 40 columns of their own (a0-a36 and b0-b2; b's a0-a33 are a's too): written,
+    # and read back by check and a second import.
+    _wide(second, 3, "b")
+    frame = pd.read_csv(second, dtype=str).assign(**{f"a{k}": "y" for k in range(34)})
+    frame.to_csv(second, index=False)
+    result = CliRunner().invoke(main, ["import", str(first), str(second), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    from audit import canonical as C
+
+    assert len(pd.read_parquet(out).columns) == len(C.COLUMNS) + 40
+    result = CliRunner().invoke(main, ["check", str(out), "--out", str(tmp_path / "audit"),
+                                       "--format", "csv", "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    _import(out, tmp_path / "again.parquet")
 
 
 def test_a_field_alone_of_a_record_quarantined_whole_is_not_read(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ from audit.ingest.normalise import (
     record_read_filled,
 )
 from audit.ingest.raw import IdCells, RawTable
-from audit.ingest.sizes import cut_values
+from audit.ingest.sizes import cut_values, refuse_many_joined_columns
 from audit.memory import return_free_memory
 from audit.words import counted
 
@@ -1423,6 +1423,7 @@ def import_sources(
     logs_input: list[int] = []  # each of `logs`: its input (among `counts`)
     people: list[tuple[str, pd.DataFrame, Any]] = []  # per Jira export: its names' accountIds
     before: list[tuple[str, pd.DataFrame]] = []  # the logs beside them (a month's run)
+    joined: dict[str, str] = {}  # the columns of the inputs' logs, not the canonical log's
     unusable: list[tuple[Path, str, pd.DataFrame]] = []  # exports none of whose records
     for (path, fmt), one in zip(events_in, read_files, strict=True):
         if label_of[path] != path.name:
@@ -1433,6 +1434,10 @@ def import_sources(
         if one.unusable:  # its records all in the quarantine, no event: counted, not joined
             unusable.append((path, one.unusable, pd.concat([one.broken, one.quarantine])))
         else:
+            # (the joined log's columns: within the bound of its reading, or refused now,
+            # not written to be refused by `check`)
+            refuse_many_joined_columns(joined, [str(c) for c in one.log.columns],
+                                       label_of[path], path)
             restating.append(one.restated if one.restated is not None
                              else np.zeros(len(one.log), dtype=bool))
             one.log[_INPUT] = len(counts)

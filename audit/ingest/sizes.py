@@ -121,6 +121,44 @@ def refuse_many_columns(names: list[str], file: str | Path | None) -> None:
                          "about a millisecond (see docs/security.md)", file=file)
 
 
+def refuse_many_joined_columns(joined: dict[str, str], names: list[str], input_: str,
+                               file: str | Path) -> None:
+    """Add to `joined` (a column's name -> the input it came from first, by its label) the
+    columns of the log of an input (`input_`, read from `file`: `names`) not the canonical
+    log's (nor the STATED ones); InputError, naming the input and those before it, where
+    the inputs joined so far pass `MAX_COLUMNS`: the log they make would be refused by
+    `check` and a second `import` (`refuse_many_columns`). Before, the log of two CSVs of
+    37 columns of their own each (the bound at 40) was written with 74 and refused by
+    every reading after."""
+    from audit import canonical as C
+    from audit.errors import InputError
+
+    own = {*C.COLUMNS, *C.STATED.values()}
+    added = 0
+    for name in names:
+        if name not in own and name not in joined:
+            joined[name] = input_
+            added += 1
+    if len(joined) <= MAX_COLUMNS:
+        return
+    others: dict[str, int] = {}
+    for of in joined.values():
+        if of != input_:
+            others[of] = others.get(of, 0) + 1
+    listed = ", ".join(f"{of}: {count:,}" for of, count in list(others.items())[:5])
+    if len(others) > 5:
+        listed += f" and {len(others) - 5:,} other inputs"
+    made = (f"its columns add {added:,} to the {len(joined) - added:,} of the inputs before "
+            f"it ({listed}): a log of" if others else "its log would hold")
+    past = list(joined)[MAX_COLUMNS]
+    raise InputError(f"{made} {len(joined):,} columns besides the canonical log's, more than the "
+                     f"{MAX_COLUMNS:,} of a spreadsheet's widest sheet, which `check` and "
+                     f"`import` refuse to read (the first past the bound: "
+                     f"{cut(past, 100)!r}, of {joined[past]}): refused before the log is "
+                     "written; import these inputs apart, or with fewer columns (see "
+                     "docs/security.md)", file=file)
+
+
 def too_long(length: int) -> str:
     return (f"value of {length:,} characters, longer than the {MAX_CELL:,} any real export's "
             "field holds (see docs/security.md)")
