@@ -507,21 +507,51 @@ def test_a_file_of_more_columns_than_a_spreadsheet_holds_is_refused(
     source = tmp_path / f"log{suffix}"
     # (41 columns: case, activity, time and 38 more; an XES log's case, activity and time
     # are its keys case:concept:name, concept:name and time:timestamp, the canonical
-    # log's, not counted: 41 more)
+    # log's, not counted: 41 more. The column past the bound is named by its place among
+    # the file's columns: an XES log's keys as its reader's table holds them, the
+    # event's first, the trace's case:concept:name last)
     xes = suffix == ".xes"
     _wide(source, 41 if xes else 38)
     result = CliRunner().invoke(main, ["import", str(source), "--out",
                                        str(tmp_path / "out.parquet")])
     assert result.exit_code == 2, result.output
-    besides = " besides 3 of the canonical log's" if xes else ""
+    besides = " besides 3 named as the canonical log's columns" if xes else ""
     assert result.output.startswith(f"error: {source}: 41 columns{besides}, more than the "
                                     "40 of a spreadsheet's widest sheet, which no real "
-                                    "export passes (column 41: ")
+                                    "export passes (column "
+                                    + ("43: 'c40')" if xes else "41: 'c37')"))
     assert not (tmp_path / "out.parquet").exists()
     # As many as the bound: imported.
     source.unlink()
     _wide(source, 40 if xes else 37)
     _import(source, tmp_path / "out.parquet")
+
+
+def test_the_column_past_the_bound_is_named_by_its_place_in_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal named the first column past the bound by its place among the columns
+    counted: a CSV whose columns 2 to 5 are named as the canonical log's (not counted) was
+    refused with "(column 41: 'c40')", which is the file's column 45, and "besides 4 of
+    the canonical log's", of a file that is no canonical log. Now the file's own place,
+    and "besides 4 named as the canonical log's columns"."""
+    from audit.ingest import sizes
+
+    monkeypatch.setattr(sizes, "MAX_COLUMNS", 40, raising=False)
+    names = ["c0", "concept:name", "case:concept:name", "time:timestamp", "stated:order:id",
+             *(f"c{k}" for k in range(1, 41))]
+    rows = [["x", "Receive refund request", f"C{i}", f"2026-07-01T0{i}:00:00Z", "",
+             *("x" * 40)] for i in range(3)]
+    source = tmp_path / "wide.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([names, *rows])
+    assert names.index("c40") + 1 == 45
+    result = CliRunner().invoke(main, ["import", str(source), "--out",
+                                       str(tmp_path / "out.parquet")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        f"error: {source}: 41 columns besides 4 named as the canonical log's columns, more "
+        "than the 40 of a spreadsheet's widest sheet, which no real export passes (column "
+        "45: 'c40'): refused before its records are mapped"), result.output
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xes"])
@@ -552,9 +582,9 @@ def test_a_log_imported_at_the_column_bound_is_read_back(
     result = CliRunner().invoke(main, ["import", str(tmp_path / "wide.parquet"), "--out",
                                        str(tmp_path / "wide-out.parquet")])
     assert result.exit_code == 2, result.output
-    assert (f"41 columns besides {len(C.COLUMNS)} of the canonical log's, more than the 40 "
-            "of a spreadsheet's widest sheet") in result.output
-    assert "(column 41: 'd3')" in result.output
+    assert (f"41 columns besides {len(C.COLUMNS)} named as the canonical log's columns, more "
+            "than the 40 of a spreadsheet's widest sheet") in result.output
+    assert f"(column {list(wide.columns).index('d3') + 1}: 'd3')" in result.output
 
 
 def test_inputs_whose_joined_columns_pass_the_bound_are_refused_before_the_log_is_written(

@@ -102,21 +102,23 @@ one of 40,003 columns took 48 s and 0.68 GB."""
 
 def refuse_many_columns(names: list[str], file: str | Path | None) -> None:
     """InputError where a file's records have more columns than `MAX_COLUMNS`, naming the
-    count and the first column past the bound. The canonical columns (and the STATED ones
-    correlation adds) are not counted: a canonical log `import` wrote holds the input's
-    columns and these, and is read back by `check` and `import` (before, an input of as
-    many columns as the bound was imported and its log refused)."""
+    count and the first column past the bound (by its place among the file's columns).
+    The canonical columns (and the STATED ones correlation adds) are not counted: a
+    canonical log `import` wrote holds the input's columns and these, and is read back by
+    `check` and `import` (before, an input of as many columns as the bound was imported
+    and its log refused)."""
     from audit import canonical as C
     from audit.errors import InputError
 
     own = {*C.COLUMNS, *C.STATED.values()}
-    counted = [name for name in names if name not in own]
+    counted = [at for at, name in enumerate(names) if name not in own]
     if len(counted) > MAX_COLUMNS:
-        besides = (f" besides {len(names) - len(counted):,} of the canonical log's"
-                   if len(counted) < len(names) else "")
+        besides = (f" besides {len(names) - len(counted):,} named as the canonical log's "
+                   "columns" if len(counted) < len(names) else "")
+        past = counted[MAX_COLUMNS]  # (named by its place in the file)
         raise InputError(f"{len(counted):,} columns{besides}, more than the {MAX_COLUMNS:,} of a "
                          "spreadsheet's widest sheet, which no real export passes (column "
-                         f"{MAX_COLUMNS + 1:,}: {cut(counted[MAX_COLUMNS], 100)!r}): refused "
+                         f"{past + 1:,}: {cut(names[past], 100)!r}): refused "
                          "before its records are mapped, each column costing the import "
                          "about a millisecond (see docs/security.md)", file=file)
 
