@@ -395,31 +395,80 @@ def renderer() -> str:
 def render_dot(dot: str, fmt: str) -> bytes:
     """Lay out and draw DOT text as `fmt` ('svg' or 'png'); raise GraphvizMissing if nothing
     can draw. SVG output is sanitised (see `sanitise_svg`)."""
-    if fmt not in ("svg", "png"):
-        raise ValueError(f"unsupported graph format {fmt!r}")
-    return _render(renderer(), dot, fmt)
+    return render_dots(dot, (fmt,))[fmt]
+
+
+def render_dots(dot: str, formats: Sequence[str]) -> dict[str, bytes]:
+    """DOT text laid out once and drawn in each of `formats` ('svg', 'png') from that one
+    layout, the bytes `render_dot` draws of each. Before, each format was laid out anew, and
+    the layout is much of a dense graph's time: of the densest SOP overlay drawn of pm4py's
+    receipt.bpmn (150 arrows), 0.36 s of CPU the layout, 0.52 s the PNG, 0.01 s the SVG."""
+    wanted = tuple(dict.fromkeys(formats))
+    for fmt in wanted:
+        if fmt not in ("svg", "png"):
+            raise ValueError(f"unsupported graph format {fmt!r}")
+    return dict(zip(wanted, _render(renderer(), dot, wanted), strict=True))
 
 
 @functools.lru_cache(maxsize=16)
-def _render(how: str, dot: str, fmt: str) -> bytes:
-    """Drawn by `how`; the same DOT text is drawn once (graphs writer and HTML report)."""
+def _render(how: str, dot: str, formats: tuple[str, ...]) -> tuple[bytes, ...]:
+    """Drawn by `how` in each of `formats`, from one layout; the same DOT text is drawn once
+    in the same formats (graphs writer and HTML report: see `run_drawings`)."""
     if how == "pygraphviz":
         import pygraphviz
+        from pygraphviz import graphviz as gv
 
         graph = pygraphviz.AGraph(string=dot)
+        drawn: list[bytes] = []
         with _native_stderr_filtered():
-            data = graph.draw(format=fmt, prog="dot")
-        drawn = bytes(data)
+            # As AGraph.draw(format=fmt, prog="dot") does, with the one layout kept for
+            # every format: a Graphviz context, the layout, a rendering per format.
+            context = gv.gvContextWithBuiltins()
+            try:
+                if gv.gvLayout(context, graph.handle, b"dot") != 0:
+                    raise RuntimeError("Graphviz could not lay out the graph")
+                try:
+                    for fmt in formats:
+                        error, data = gv.gvRenderData(context, graph.handle, fmt.encode())
+                        if error:
+                            raise RuntimeError(f"Graphviz could not draw the graph as {fmt}")
+                        drawn.append(bytes(data))
+                finally:
+                    gv.gvFreeLayout(context, graph.handle)
+            finally:
+                gv.gvFreeContext(context)
     elif how == "dot":
-        done = subprocess.run([shutil.which("dot") or "dot", f"-T{fmt}"],  # noqa: S603
-                              input=dot.encode("utf-8"), capture_output=True, check=False,
-                              timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"dot failed: {done.stderr.decode('utf-8', 'replace')[:500]}")
-        drawn = done.stdout
+        # One `dot` run, one layout: `-Tfmt -o file` for each format, into a folder of ours
+        # (the files' names are ours, never the input's; no shell).
+        with tempfile.TemporaryDirectory(prefix="refund-audit-dot-") as folder:
+            files = [Path(folder) / f"graph.{fmt}" for fmt in formats]
+            command = [shutil.which("dot") or "dot"]
+            for fmt, file in zip(formats, files, strict=True):
+                command += [f"-T{fmt}", "-o", str(file)]
+            done = subprocess.run(command, input=dot.encode("utf-8"),  # noqa: S603
+                                  capture_output=True, check=False, timeout=120)
+            if done.returncode != 0:
+                raise RuntimeError(f"dot failed: {done.stderr.decode('utf-8', 'replace')[:500]}")
+            drawn = [file.read_bytes() for file in files]
     else:
         raise GraphvizMissing("cannot draw graphs: install pygraphviz (pip) or Graphviz (dot)")
-    return sanitise_svg(drawn).encode("utf-8") if fmt == "svg" else drawn
+    return tuple(sanitise_svg(data).encode("utf-8") if fmt == "svg" else data
+                 for fmt, data in zip(formats, drawn, strict=True))
+
+
+def run_drawings(run: CheckRun, graph: DrawnGraph, formats: Sequence[str]) -> dict[str, bytes]:
+    """One of the run's graphs drawn in `formats`, kept in the run's memo. Where the run
+    writes the graphs report (`run.memo["formats"]`), the first to draw a graph (the HTML
+    report or the graphs writer) draws its SVG and PNG too, from one layout, and the other
+    takes them from the memo: before, the HTML's SVG and the writer's PNG were two layouts
+    (and the SVG a third where the drawing cache had let it go)."""
+    kept: dict[tuple[str, str], bytes] = run.memo.setdefault("drawings", {})
+    wanted = [*formats, *(("svg", "png") if "graphs" in run.memo.get("formats", ()) else ())]
+    missing = [fmt for fmt in dict.fromkeys(wanted) if (graph.dot, fmt) not in kept]
+    if any(fmt in missing for fmt in formats):
+        kept.update(((graph.dot, fmt), data)
+                    for fmt, data in render_dots(graph.dot, missing).items())
+    return {fmt: kept[(graph.dot, fmt)] for fmt in formats}
 
 
 # --- SVG sanitising -----------------------------------------------------------------------
@@ -526,9 +575,9 @@ def write_graph(graph: DrawnGraph, out: Path,
                 formats: Sequence[str] = ("svg", "png")) -> list[Path]:
     """Draw one graph into `out` as <name>.svg and <name>.png."""
     written = []
-    for fmt in formats:
+    for fmt, data in render_dots(graph.dot, formats).items():
         path = out / f"{graph.name}.{fmt}"
-        path.write_bytes(render_dot(graph.dot, fmt))
+        path.write_bytes(data)
         written.append(path)
     return written
 
@@ -539,7 +588,10 @@ def write_graphs(run: CheckRun, out: Path) -> Path:
     list them all."""
     written: list[Path] = []
     for graph in run_graphs(run):
-        written += write_graph(graph, out)
+        for fmt, data in run_drawings(run, graph, ("svg", "png")).items():
+            path = out / f"{graph.name}.{fmt}"
+            path.write_bytes(data)
+            written.append(path)
     run.memo["graph_files"] = [path.name for path in written]
     return written[0]
 

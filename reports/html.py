@@ -21,7 +21,7 @@ from audit.findings import SEVERITIES
 from audit.ingest.sizes import REPORT_VALUE, cut
 from audit.safety import shown_all_controls
 from reports.evidence import attach_case_graphs
-from reports.graphs import GraphvizMissing, render_dot, run_graphs
+from reports.graphs import GraphvizMissing, run_drawings, run_graphs
 from reports.view import GraphView, ReportView, build_view
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def report_graphs(run: CheckRun) -> list[GraphView]:
     views = []
     for graph in run_graphs(run):
         try:
-            svg: str | None = render_dot(graph.dot, "svg").decode("utf-8")
+            svg: str | None = run_drawings(run, graph, ("svg",))["svg"].decode("utf-8")
             problem = ""
         except GraphvizMissing as exc:
             svg, problem = None, str(exc)

@@ -57,11 +57,11 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
     from reports import graphs
 
     drawn_after: list[int] = []  # forks before each drawing of the graphs writer
-    draw = graphs.render_dot
+    draw = graphs.render_dots  # (the HTML's and the writer's: each graph's SVG and PNG)
 
-    def drawing(dot: str, fmt: str) -> bytes:
+    def drawing(dot: str, formats: Any) -> dict[str, bytes]:
         drawn_after.append(len(forked_in))
-        return draw(dot, fmt)
+        return draw(dot, formats)
 
     computed: list[tuple[int, bool]] = []  # (forks before, summary counted) per computation
     compute = graphs._run_graphs
@@ -72,9 +72,10 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
 
     monkeypatch.setattr(writers, "FORK_XLSX_FROM", 0)
     monkeypatch.setattr(Forked, "__init__", spy)
-    monkeypatch.setattr(graphs, "render_dot", drawing)
+    monkeypatch.setattr(graphs, "render_dots", drawing)
     monkeypatch.setattr(graphs, "_run_graphs", computing)
     run.memo.pop("graphs", None)  # computed again, as in a new run
+    run.memo.pop("drawings", None)  # and drawn again
     run.memo.pop("summary", None)
     run.memo.pop("finding_columns", None)
     (tmp_path / "forked").mkdir()
