@@ -52,7 +52,12 @@ COLUMNS: tuple[Column, ...] = (
            "(e.g. the case's payouts in its currency), rounded to the currency's minor "
            "units; empty where the rule states none. Money at risk (Summary) is per "
            "currency the sum over cases of each case's largest open amount, not the sum of "
-           "this column.", "51.04"),
+           "this column. A payout in another currency than the purchase it refunds is in "
+           "no finding's amount (a case's findings are in its currency; instrument-mismatch "
+           "states none where only the currency differs): `check` warns of such cases, with "
+           "what they paid per currency (`instrument-mismatch found 1 case paid in another "
+           "currency than the purchase refunded (15,000 JPY paid so): the money at risk "
+           "counts none of these payouts ...`).", "51.04"),
     Column("currency", "text", "The currency (ISO 4217) of the amount at risk, the case's "
            "as the rule judged it: a row may have a currency and no amount.", "EUR"),
     Column("resources", "list (text; '; ' between items)", "The distinct people of the cited "
