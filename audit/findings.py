@@ -59,7 +59,9 @@ between its two runs, and calls a finding of a changed rule new or resolved as i
 refunds had changed; refusing the format ("written by a newer refund-audit"), it has the
 user diff with the version that tells rule versions apart. The manifest's `event_order`
 (`EVENT_ORDER_VERSION`) was added within format 4: where it is missing, a reader takes it
-as 1."""
+as 1. So was each finding's `waiver_expired` (the expired waivers matching an open finding,
+null where none): where it is missing, a reader takes it as none, which an earlier version
+wrote nowhere but in the summary's waivers."""
 
 EVENT_ORDER_VERSION = 2
 """How check orders a case's events at one time (findings.json `manifest.event_order`,
@@ -263,6 +265,13 @@ class Finding:
     none. Set once the rules ran, for all findings at once (`CheckRun.finding_sources`): a
     canonical log imported earlier keeps its exports' files and rows, so these are the
     exports'. No part of the fingerprint."""
+    waiver_expired: str | None = None
+    """Where not `waived` and a waiver of the policy that expired before the audit's clock
+    matches it: that waiver's reason, who approved it and when it expired, "accepted then
+    (approved by CFO, expired 2026-09-30)" (several such waivers: each, in the policy's
+    order, joined by "; "); None otherwise (`engine.finish_findings`). The trace on the
+    finding's own row that it was once waived, and by whom: it is reported open. No part of
+    the fingerprint."""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -283,6 +292,7 @@ class Finding:
             "waiver_reason": self.waiver_reason, "fingerprint": self.fingerprint,
             "case_quarantined_rows": self.case_quarantined_rows, "channel": self.channel,
             "waived_by": self.waived_by, "sources": list(self.sources),
+            "waiver_expired": self.waiver_expired,
         }
 
     @classmethod

@@ -83,6 +83,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("waiver_reason", "text", "The waiver's reason, who approved it and when it "
            "expires; empty where not waived.", "Customer was refunded twice by agreement, "
            "see ticket 991 (approved by CFO, expires 2026-12-31)"),
+    Column("waiver_expired", "text", "Where a waiver of the policy matches the finding but "
+           "expired before the audit's clock (it waives nothing: the finding is open, "
+           "`waived` FALSE, and counted): that waiver's reason, who approved it and when it "
+           "expired (several: each, in the policy's order, joined by '; '); empty otherwise "
+           "(and on a finding a waiver in force waives). Not part of the fingerprint.",
+           "Customer was refunded twice by agreement, see ticket 991 (approved by CFO, "
+           "expired 2026-09-30)"),
     Column("fingerprint", "text", "16 hex digits of the SHA-256 of the rule's name, the case "
            "and the event ids: the same finding has the same fingerprint in every run (how "
            "runs are compared, and what a waiver can name).", "53c58353deff664d"),

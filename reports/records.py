@@ -14,8 +14,8 @@ from audit.findings import Source
 
 FINDING_COLUMNS = ("rule", "name", "severity", "case_id", "channel", "timestamp", "message",
                    "amount_at_risk", "currency", "resources", "activities", "event_ids",
-                   "sources", "waived", "waiver_reason", "fingerprint", "evidence",
-                   "case_quarantined_rows")
+                   "sources", "waived", "waiver_reason", "waiver_expired", "fingerprint",
+                   "evidence", "case_quarantined_rows")
 
 
 def json_encoder() -> StrictJSON:

@@ -206,6 +206,9 @@ class FindingView:
     """How many of its case's input rows were quarantined (`Finding.case_quarantined_rows`)."""
     channel: str = ""
     """Its case's channel (`Finding.channel`), "" where the case states none."""
+    waiver_expired: str = ""
+    """The expired waivers that match it, where it is open (`Finding.waiver_expired`), ""
+    where none: shown under its message."""
 
 
 @dataclass(frozen=True)
@@ -596,7 +599,7 @@ def _finding_view(finding: Finding, anchors: dict[str, str],
         evidence=[_evidence_item(finding.rule, str(k), v) for k, v in finding.evidence.items()],
         waived=finding.waived, waiver_reason=finding.waiver_reason or "",
         fingerprint=finding.fingerprint, case_quarantined_rows=finding.case_quarantined_rows,
-        channel=finding.channel)
+        channel=finding.channel, waiver_expired=finding.waiver_expired or "")
 
 
 OrderKey = tuple[int, int, int, float, str, str]

@@ -70,7 +70,8 @@ FIELD_OF = {"timestamp_utc": "timestamp"}
 WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25,
           "timestamp_utc": 19, "message": 60,
           "amount_at_risk": 13, "currency": 9, "resources": 22, "activities": 36,
-          "event_ids": 26, "sources": 26, "waived": 8, "waiver_reason": 24, "fingerprint": 18,
+          "event_ids": 26, "sources": 26, "waived": 8, "waiver_reason": 24, "waiver_expired": 24,
+          "fingerprint": 18,
           "evidence": 50,
           "case_quarantined_rows": 12, "channel": 13}
 SUMMARY_SHEET = "Summary"
@@ -265,7 +266,7 @@ def _muted_row(row: str) -> str:
 
 _LETTERS = [ooxml.column_letters(c) for c in range(len(XLSX_COLUMNS))]
 _REPEATING = frozenset(("rule", "name", "severity", "currency", "resources", "activities",
-                        "waiver_reason", "channel"))
+                        "waiver_reason", "waiver_expired", "channel"))
 """Columns whose cells repeat across findings (their values are text)."""
 
 

@@ -1169,6 +1169,31 @@ def test_severity_badges_and_waived_findings_are_legible(browser: Browser, demo:
     assert {"sev sev-medium", "waived"} <= seen
 
 
+def test_a_finding_an_expired_waiver_no_longer_waives_shows_it_under_its_message(
+        browser: Browser, tmp_path: Path) -> None:
+    """A finding whose waiver expired before the clock is open; before, its row in the
+    findings table said nothing of that waiver (only the waiver table and a warning did).
+    Its message now has the waiver's reason, who approved it and when it expired under
+    it, shown in the open row (not greyed as a waived one), legible, the row's filters
+    unchanged."""
+    from tests.test_expired_waivers import EXPIRED_REASON, check, expired_waiver_run
+
+    plain = check(tmp_path / "plain")[1]
+    out, lapsed, _, _ = expired_waiver_run(plain, tmp_path)
+    browser.open((out / "report.html").as_uri())
+    browser.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    shown = browser.evaluate("""[...document.querySelectorAll('tr .waiver-expired')]
+        .filter(e => e.getClientRects().length).map(e => {
+          const row = e.closest('tr');
+          return [row.querySelector('.case-ref').textContent, row.getAttribute('data-rule'),
+                  row.getAttribute('data-waived'), row.className, e.textContent]; })""")
+    trace = f"{EXPIRED_REASON} (approved by Head of Internal Audit, expired 2026-09-30)"
+    assert shown == [[f["case_id"], f["rule"], "false", "", f"Waiver expired: {trace}"]
+                     for f in lapsed]
+    assert browser.evaluate(LOW_CONTRAST) == []
+    assert browser.console_problems() == []
+
+
 def test_a_screen_reader_is_given_every_heading_and_case_of_the_report(
         browser: Browser, demo: Path) -> None:
     """Each rule's section and each case were drawn only near the screen (CSS

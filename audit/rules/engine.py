@@ -391,12 +391,20 @@ def finish_findings(findings: list[Finding], rules: Sequence[Rule], ruleset: Rul
                                      f"expires {w.expires.isoformat()})")
     # An expired waiver waives nothing; what it no longer waives is counted, for the
     # warning that names it (CheckRun.expired_waivers_told): its findings are open now.
+    # Each such finding names the expired waivers on its own row (`waiver_expired`): before,
+    # only the Summary's waiver table and the warning did, and a reader filtering the
+    # findings could not see that a finding reported open had been waived, nor by whom.
     if any(status.expired for status in statuses):
         for finding in kept:
             if not finding.waived:
-                for status in matching(finding):
-                    if status.expired:
-                        status.lapsed += 1
+                lapsed = [status for status in matching(finding) if status.expired]
+                for status in lapsed:
+                    status.lapsed += 1
+                if lapsed:
+                    finding.waiver_expired = "; ".join(
+                        f"{s.waiver.reason} (approved by {s.waiver.approved_by}, "
+                        f"expired {s.waiver.expires.isoformat()})"
+                        for s in lapsed)  # (in the policy's order, as `matching` gives them)
     # By case, then rule: two stable sorts, by rule and then by case, order them so (and
     # equal findings as they came), with keys compared as texts, not tuples (the findings
     # come grouped by rule: 235,008 at 1M cases, 0.74-0.89 -> 0.43-0.59 s).
