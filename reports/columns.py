@@ -31,7 +31,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("name", "text", "The rule's name (part of the fingerprint).", "self-approval"),
     Column("severity", "text", "The rule's severity as the policy sets it: critical, high, "
            "medium, low or info (a text: sorted as text, critical < high < info < low < "
-           "medium).", "critical"),
+           "medium; sort by `severity_rank` for the order of severity).", "critical"),
+    Column("severity_rank", "number", "`severity` as a number that sorts most severe first: "
+           "1 critical, 2 high, 3 medium, 4 low, 5 info (findings.xlsx only: sort or filter "
+           "the sheet by it, smallest to largest, for the findings in order of severity).",
+           "1"),
     Column("case_id", "text", "The case (the refund's ticket, request or payout) the finding "
            "is about, as the input names it (`0040013` stays `0040013`).", "40021"),
     Column("channel", "text", "The case's refund channel (ecommerce, subscription or "

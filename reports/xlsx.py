@@ -61,19 +61,26 @@ def _inserted(columns: Sequence[str], after: str, column: str) -> tuple[str, ...
     return tuple(listed)
 
 
-XLSX_COLUMNS = _inserted(FINDING_COLUMNS, "timestamp", "timestamp_utc")
-"""The findings sheets' columns: the CSV's (FINDING_COLUMNS), and after `timestamp` (ISO
+XLSX_COLUMNS = _inserted(_inserted(FINDING_COLUMNS, "severity", "severity_rank"), "timestamp",
+                         "timestamp_utc")
+"""The findings sheets' columns: the CSV's (FINDING_COLUMNS); after `severity` (a text,
+which sorts critical < high < info < low < medium) `severity_rank`, a number that sorts
+most severe first (`SEVERITY_RANK`: 1 critical ... 5 info); and after `timestamp` (ISO
 8601 text) `timestamp_utc`, the same time as an Excel date and time in UTC, which Excel's
 date filters, "between" and a pivot's grouping by month or quarter read."""
-FIELD_OF = {"timestamp_utc": "timestamp"}
+FIELD_OF = {"timestamp_utc": "timestamp", "severity_rank": "severity"}
 """The finding's field a column of XLSX_COLUMNS is made of, where it is not its name."""
-WIDTHS = {"rule": 8, "name": 24, "severity": 9, "case_id": 14, "timestamp": 25,
+WIDTHS = {"rule": 8, "name": 24, "severity": 9, "severity_rank": 8, "case_id": 14,
+          "timestamp": 25,
           "timestamp_utc": 19, "message": 60,
           "amount_at_risk": 13, "currency": 9, "resources": 22, "activities": 36,
           "event_ids": 26, "sources": 26, "waived": 8, "waiver_reason": 24, "waiver_expired": 24,
           "fingerprint": 18,
           "evidence": 50,
           "case_quarantined_rows": 12, "channel": 13}
+SEVERITY_RANK = {severity: len(SEVERITIES) - k for k, severity in enumerate(SEVERITIES)}
+"""A severity's `severity_rank` in findings.xlsx: 1 critical, 2 high, 3 medium, 4 low, 5
+info (sorted ascending, most severe first; a text severity sorts alphabetically)."""
 SUMMARY_SHEET = "Summary"
 NO_CHANNEL = "(no channel)"
 """What the summary calls the channel of cases stating none (the findings' column: empty)."""
@@ -207,6 +214,8 @@ def _cell_value(column: str, raw: Any, where: str = FULL_IN) -> Any:
     if column == "timestamp_utc":  # (an int serial, or '' for no time Excel can hold)
         serial = int(ooxml.excel_serials([raw])[0])
         return "" if serial < 0 else serial
+    if column == "severity_rank":  # (a number, of the finding's severity)
+        return SEVERITY_RANK.get(raw, "") if type(raw) is str else ""
     value = flat_value(raw)
     if column == "amount_at_risk" and isinstance(value, numbers.Real) \
             and not isinstance(value, bool):
@@ -270,7 +279,7 @@ _REPEATING = frozenset(("rule", "name", "severity", "currency", "resources", "ac
 """Columns whose cells repeat across findings (their values are text)."""
 
 
-_COUNTS = frozenset(("case_quarantined_rows",))
+_COUNTS = frozenset(("case_quarantined_rows", "severity_rank"))
 """Columns of a count (an int): a number cell."""
 _AS_TEXT = frozenset(FINDING_COLUMNS) - {"amount_at_risk", "waived"} - _COUNTS
 """Columns whose flat text is the cell's text (the others make a number, a boolean)."""

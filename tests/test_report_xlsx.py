@@ -58,7 +58,8 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
     last = ooxml.column_letters(len(XLSX_COLUMNS) - 1)
     assert sheet.auto_filter.ref == f"A1:{last}{len(findings) + 1}"
     assert [c.value for c in sheet[1]] == list(XLSX_COLUMNS)
-    assert [c for c in XLSX_COLUMNS if c != "timestamp_utc"] == list(FINDING_COLUMNS)
+    assert [c for c in XLSX_COLUMNS if c not in ("timestamp_utc", "severity_rank")] \
+        == list(FINDING_COLUMNS)
     rows = _rows(sheet)
     assert len(rows) == len(findings)
     assert [r["fingerprint"] for r in rows] == [f["fingerprint"] for f in findings]
@@ -123,6 +124,39 @@ def test_workbook_layout_and_numbers_equal_findings_json(demo: Path) -> None:
                if row and row[0] in summary["by_rule"]}
     assert by_rule == {code: r["findings"] for code, r in summary["by_rule"].items()}
     assert {type(count) for count in by_rule.values()} == {int}
+
+
+def test_severity_rank_sorts_the_findings_most_severe_first(demo: Path) -> None:
+    """`severity` is a text, which Excel sorts alphabetically (critical < high < info <
+    low < medium): a committee sorting the Findings sheet by it had high before low before
+    medium. `severity_rank`, right after it on every findings sheet, is a number, 1
+    critical ... 5 info, which a sort smallest to largest puts in order of severity."""
+    order = ["critical", "high", "medium", "low", "info"]
+    findings = json.loads((demo / "findings.json").read_text(encoding="utf-8"))["findings"]
+    book = openpyxl.load_workbook(demo / "findings.xlsx")
+    for name in book.sheetnames:
+        sheet = book[name]
+        head = [c.value for c in sheet[1]]
+        if "severity" not in head:
+            continue
+        assert head[head.index("severity") + 1] == "severity_rank", name
+        at = head.index("severity_rank")
+        cells = [row[at] for row in sheet.iter_rows(min_row=2)]
+        rows = _rows(sheet)
+        assert all(c.data_type == "n" and type(c.value) is int for c in cells), name
+        assert [r["severity_rank"] for r in rows] == [order.index(r["severity"]) + 1
+                                                      for r in rows], name
+        # sorted by it, most severe first; by the text, not so (the defect)
+        by_rank = [r["severity"] for r in sorted(rows, key=lambda r: r["severity_rank"])]
+        assert by_rank == sorted(by_rank, key=order.index), name
+    everything = _rows(book[FINDINGS_SHEET])
+    assert len(everything) == len(findings)
+    assert {r["severity"] for r in everything} >= {"critical", "high", "medium", "low"}
+    assert sorted(r["severity"] for r in everything) != sorted(
+        (r["severity"] for r in everything), key=order.index)
+    # The Columns sheet says what it holds.
+    described = {row[0]: row[2] for row in book["Columns"].iter_rows(values_only=True)}
+    assert "1 critical, 2 high, 3 medium, 4 low, 5 info" in described["severity_rank"]
 
 
 def _formula_like(text: str) -> bool:
