@@ -120,10 +120,12 @@ NEW_CLASSES = ("new", "still_open", "changed", "suppressed_in_old", "not_compara
 """The classes holding NEW's findings (`not_comparable` in part: where its rule ran in NEW
 only), of which `RunDiff.waived_per_class` counts those NEW waives."""
 
-OLD_CLASSES = ("resolved", "not_rejudged", "suppressed_in_new", "not_comparable")
-"""The classes holding OLD's findings only (`not_comparable` in part: where its rule ran in
-OLD only), of which `RunDiff.waived_per_class` counts those OLD waived. (OLD's findings still
-open or changed are NEW's too: OLD's waivers of those are told as waivers' changes.)"""
+OLD_CLASSES = ("still_open", "changed", "resolved", "not_rejudged", "suppressed_in_new",
+               "not_comparable")
+"""The classes holding OLD's findings (still open and changed: NEW's too; `not_comparable`
+in part: where its rule ran in OLD only), of which `RunDiff.waived_per_class` counts those
+OLD waived: a finding in both runs waived in both is counted in NEW's and in OLD's, so each
+run's findings as its check counts them follow from the summary alone."""
 
 MONEY_CLASSES = ("new", "still_open", "changed", "resolved", "not_rejudged")
 """The classes whose money at risk the diff sums: of the first three NEW's findings (those
@@ -1164,12 +1166,13 @@ def _run_of(row: Row) -> str:
     return "OLD" if row.new_waived is None else "NEW"
 
 
-def _waived_side(row: Row) -> str:
-    """The run that waived a row's finding, as `RunDiff.waived_per_class` counts it: "NEW"
-    where NEW waives it, "OLD" where OLD waived a finding of OLD only, else ""."""
+def _waived_sides(row: Row) -> tuple[str, ...]:
+    """The runs that waived a row's finding, as `RunDiff.waived_per_class` counts them:
+    "NEW" where NEW waives it, "OLD" where OLD waived it (a finding in both runs: either,
+    both or none)."""
     if row.new_waived:
-        return "NEW"
-    return "OLD" if row.old_waived and row.new_waived is None else ""
+        return ("NEW", "OLD") if row.old_waived else ("NEW",)
+    return ("OLD",) if row.old_waived else ()
 
 
 @dataclass(frozen=True)
@@ -1374,8 +1377,7 @@ class RunDiff:
             entry[row.cls] += 1
             if row.cls == "not_comparable":
                 entry["not_comparable_by_run"][_run_of(row)] += 1
-            side = _waived_side(row)
-            if side:
+            for side in _waived_sides(row):
                 entry["waived"][side] += 1
         return {code: out[code] for code in sorted(out)}
 
@@ -1389,8 +1391,7 @@ class RunDiff:
     def _rule_waived(self) -> dict[str, dict[str, dict[str, int]]]:
         out: dict[str, dict[str, dict[str, int]]] = {}
         for row in self.rows:
-            side = _waived_side(row)
-            if side:
+            for side in _waived_sides(row):
                 of_run = out.setdefault(row.finding["rule"], {}).setdefault(side, {})
                 of_run[row.cls] = of_run.get(row.cls, 0) + 1
         return out
@@ -1398,10 +1399,11 @@ class RunDiff:
     def waived_per_class(self) -> dict[str, dict[str, int]]:
         """Per run, per class holding its findings (NEW: `NEW_CLASSES`, OLD: `OLD_CLASSES`),
         the findings that run waived: counted in the class, as check lists them, but not
-        among that run's open findings (its summary's `findings`). NEW's: a class's count
-        (of not comparable, its NEW part) less these is what NEW's check counts; OLD's: what
-        resolved, not re-judged, suppressed in NEW and not comparable hold that OLD did not
-        count open."""
+        among that run's open findings (its summary's `findings`). A class's count (of not
+        comparable, that run's part) less these is what that run's check counts open, these
+        its waived: NEW's of new, still open, changed and suppressed in OLD, OLD's of still
+        open, changed, resolved, not re-judged and suppressed in NEW (a finding in both runs
+        waived in both counted in each)."""
         out = {"NEW": dict.fromkeys(NEW_CLASSES, 0), "OLD": dict.fromkeys(OLD_CLASSES, 0)}
         for of_rule in self.rule_waived().values():
             for side, of_run in of_rule.items():

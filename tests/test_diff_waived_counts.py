@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 from click.testing import CliRunner
 
@@ -35,8 +36,8 @@ def _policy(path: Path, threshold_eur: int) -> Path:
     return path
 
 
-def _check(out: Path, policy: Path) -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["check", str(SAMPLE), "--policy", str(policy),
+def _check(out: Path, policy: Path, log: Path = SAMPLE) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["check", str(log), "--policy", str(policy),
                                        "--out", str(out), "--format", "json",
                                        "--fail-on", "never"])
     assert result.exit_code == 0, (result.output, result.exception)
@@ -63,12 +64,12 @@ def test_diff_counts_waived_findings_as_each_check_does(tmp_path: Path) -> None:
                in line for line in lines), lines[:2]
     assert any(line.startswith("NEW ") and ", 90 findings and 2 waived, 300 cases judged"
                in line for line in lines), lines[:2]
-    assert ("findings: new 0, still open 92 (of which 2 waived in NEW, 1 with changes), "
-            "changed 0, resolved 2") in lines
-    assert "  DU001 duplicate-refund           still open 4 (of which 1 waived in NEW)" \
-        in lines
-    assert "  AP003 missing-second-approval    still open 2 (of which 1 waived in NEW), " \
-        "resolved 2" in lines
+    assert ("findings: new 0, still open 92 (of which 2 waived in NEW, 2 waived in OLD, "
+            "1 with changes), changed 0, resolved 2") in lines
+    assert "  DU001 duplicate-refund           still open 4 (of which 1 waived in NEW, 1 " \
+        "waived in OLD)" in lines
+    assert "  AP003 missing-second-approval    still open 2 (of which 1 waived in NEW, 1 " \
+        "waived in OLD), resolved 2" in lines
 
     summary = json.loads((tmp_path / "diff" / "diff.json").read_text(encoding="utf-8"))[
         "summary"]
@@ -85,7 +86,7 @@ def test_diff_counts_waived_findings_as_each_check_does(tmp_path: Path) -> None:
         in_diff = 0 if row is None else sum(row[c] for c in in_new) - row["waived"]["NEW"]
         assert in_diff == counts["findings"], code
     assert (summary["by_rule"]["DU001"]["waived"],
-            summary["by_rule"]["AP003"]["waived"]) == ({"NEW": 1, "OLD": 0}, {"NEW": 1, "OLD": 0})
+            summary["by_rule"]["AP003"]["waived"]) == ({"NEW": 1, "OLD": 1}, {"NEW": 1, "OLD": 1})
 
 
 def _policy_of(path: Path, threshold_eur: int, ignore: str,
@@ -151,11 +152,10 @@ def test_diff_tells_each_runs_waived_findings_and_not_comparable_by_run(
     waived = summary["waived_per_class"]
     assert waived == {"NEW": {"new": 0, "still_open": 1, "changed": 0,
                               "suppressed_in_old": 0, "not_comparable": 1},
-                      "OLD": {"resolved": 1, "not_rejudged": 0, "suppressed_in_new": 0,
-                              "not_comparable": 1}}
+                      "OLD": {"still_open": 1, "changed": 0, "resolved": 1, "not_rejudged": 0,
+                              "suppressed_in_new": 0, "not_comparable": 1}}
     # Each run's findings as its check counts them, from the diff's counts: NEW's classes
-    # (not comparable's NEW part) less NEW's waived, OLD's likewise (OLD's waived among
-    # the findings in both runs told by the rows, as the waivers' changes tell them).
+    # (not comparable's NEW part) less NEW's waived, OLD's likewise.
     counts = summary["findings"]
     in_new = sum(counts[c] for c in ("new", "still_open", "changed", "suppressed_in_old")) \
         + summary["not_comparable_by_run"]["NEW"]
@@ -164,15 +164,72 @@ def test_diff_tells_each_runs_waived_findings_and_not_comparable_by_run(
     in_old = sum(counts[c] for c in ("still_open", "changed", "resolved", "not_rejudged",
                                      "suppressed_in_new")) \
         + summary["not_comparable_by_run"]["OLD"]
-    old_waived_in_both = sum(1 for row in rows if row["class"] in ("still_open", "changed")
-                             and row["old_waived"])
-    assert old_waived_in_both == 1
-    assert in_old - sum(waived["OLD"].values()) - old_waived_in_both \
-        == old["summary"]["findings"]
-    assert sum(waived["OLD"].values()) + old_waived_in_both == old["summary"]["waived"]
+    # (the rows agree: OLD's waived in both runs, DU001 on 40288)
+    assert sum(1 for row in rows if row["class"] in ("still_open", "changed")
+               and row["old_waived"]) == waived["OLD"]["still_open"] == 1
+    assert in_old - sum(waived["OLD"].values()) == old["summary"]["findings"]
+    assert sum(waived["OLD"].values()) == old["summary"]["waived"]
     by_rule = summary["by_rule"]
     assert (by_rule["EV005"]["not_comparable_by_run"], by_rule["EV005"]["waived"]) == (
         {"OLD": 4, "NEW": 0}, {"NEW": 0, "OLD": 1})
     assert (by_rule["EV006"]["not_comparable_by_run"], by_rule["EV006"]["waived"]) == (
         {"OLD": 0, "NEW": 3}, {"NEW": 1, "OLD": 0})
     assert by_rule["AP003"]["waived"] == {"NEW": 0, "OLD": 1}
+    assert by_rule["DU001"]["waived"] == {"NEW": 1, "OLD": 1}
+
+
+def test_olds_waived_findings_in_both_runs_reconcile_from_the_summary_alone(
+        tmp_path: Path) -> None:
+    """OLD and NEW both waive DU001 on 40288 (still open) and unmapped-activity (DQ001) on
+    RFD-150, whose finding changed: NEW's log has one more unmapped event in RFD-150 (its
+    finding cites other events, another fingerprint). OLD's header (its open findings and
+    its waived) follows from diff.json's summary alone, in all and per rule.
+
+    Before, OLD's waived findings still open or changed were counted nowhere in the summary
+    (`waived_per_class.OLD` held resolved, not re-judged, suppressed in NEW and not
+    comparable only): from the summary, OLD had 2 open findings more than its check counts
+    and none waived, against its check's 2 waived."""
+    frame = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+    added = frame[frame["event:id"] == "jira:RFD-150:5000294"].copy()
+    assert len(added) == 1
+    added["event:id"] = "jira:RFD-150:9999999"
+    added["concept:name"] = "Customer called back again"
+    log = tmp_path / "new.csv"
+    pd.concat([frame, added], ignore_index=True).to_csv(log, index=False)
+    both = (("duplicate-refund", "40288"), ("unmapped-activity", "RFD-150"))
+    old = _check(tmp_path / "old", _policy_of(tmp_path / "old.yaml", 500, "EV006", both))
+    new = _check(tmp_path / "new", _policy_of(tmp_path / "new.yaml", 500, "EV006", both),
+                 log)
+    assert (old["summary"]["waived"], new["summary"]["waived"]) == (2, 2)
+
+    result = CliRunner().invoke(main, ["diff", str(tmp_path / "old"), str(tmp_path / "new"),
+                                       "--out", str(tmp_path / "diff")])
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = result.output.splitlines()
+    findings_line = next(line for line in lines if line.startswith("findings: "))
+    assert findings_line.startswith(
+        "findings: new 0, still open 90 (of which 1 waived in NEW, 1 waived in OLD), "
+        "changed 1 (of which 1 waived in NEW, 1 waived in OLD), "), findings_line
+    assert next(line for line in lines if line.startswith("  DQ001 ")) == (
+        "  DQ001 unmapped-activity          still open 2, changed 1 (of which 1 waived in "
+        "NEW, 1 waived in OLD)")
+
+    summary = json.loads((tmp_path / "diff" / "diff.json").read_text(encoding="utf-8"))[
+        "summary"]
+    counts, waived = summary["findings"], summary["waived_per_class"]
+    assert waived["OLD"] == {"still_open": 1, "changed": 1, "resolved": 0, "not_rejudged": 0,
+                             "suppressed_in_new": 0, "not_comparable": 0}
+    in_old = ("still_open", "changed", "resolved", "not_rejudged", "suppressed_in_new")
+    in_new = ("new", "still_open", "changed", "suppressed_in_old")
+    for run, classes, document in (("OLD", in_old, old), ("NEW", in_new, new)):
+        total = sum(counts[c] for c in classes) + summary["not_comparable_by_run"][run]
+        assert (total - sum(waived[run].values()), sum(waived[run].values())) == (
+            document["summary"]["findings"], document["summary"]["waived"]), run
+        for code, of_rule in document["summary"]["by_rule"].items():
+            row = summary["by_rule"].get(code)
+            total = 0 if row is None else (sum(row[c] for c in classes)
+                                           + row["not_comparable_by_run"][run])
+            n_waived = 0 if row is None else row["waived"][run]
+            assert total - n_waived == of_rule["findings"], (run, code)
+            assert n_waived == sum(1 for f in document["findings"]
+                                   if f["rule"] == code and f["waived"]), (run, code)
