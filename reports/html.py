@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from audit.findings import SEVERITIES
 from audit.ingest.sizes import REPORT_VALUE, cut
@@ -48,10 +49,36 @@ def _finalize(value: object) -> object:
     return value
 
 
+LONG_WORD = re.compile(r"\S{25,}")
+"""A word of free text too long for a narrow column (a ticket's URL, an e-mail address)."""
+
+WORD_BREAK = re.compile(r"(?<=[/.\-?_@&=])(?=.)")
+"""Where such a word may break: after a /, ., -, ?, _, @, & or =, not at its end."""
+
+
+def breakable(value: object) -> Markup:
+    """`value` as the template writes it (`_finalize`: its controls shown, cut), escaped,
+    with a <wbr> after each /, ., -, ?, _, @, & and = of its words longer than 24
+    characters: a URL in a waiver's reason breaks at its parts, where the column needs,
+    and sets no wider column than its longest part, while an ordinary word ("acknowledgement")
+    is never broken (`overflow-wrap: break-word`; `anywhere` let the column shrink so far
+    that every longer word broke)."""
+    text, out, at = str(_finalize(value)), [], 0
+    for word in LONG_WORD.finditer(text):
+        out.append(str(escape(text[at:word.start()])))
+        out.append("<wbr>".join(str(escape(part))
+                                for part in WORD_BREAK.split(word.group())))
+        at = word.end()
+    out.append(str(escape(text[at:])))
+    return Markup("".join(out))  # noqa: S704 (each part escaped; only <wbr> added)
+
+
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("reports", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       keep_trailing_newline=True, finalize=_finalize)
+    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, finalize=_finalize)
+    env.filters["breakable"] = breakable
+    return env
 
 
 def script_hash(script: str) -> str:
