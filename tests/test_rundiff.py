@@ -430,10 +430,11 @@ def test_each_finding_in_its_class(runs: tuple[Path, Path], tmp_path: Path) -> N
     assert aged == sum(f["aged_only"] for f in diff["findings"]) == 3
     assert {f["rule"] for f in diff["findings"] if f["aged_only"]} == {"EV003"}
     # (NEW's waiver of SD001 on case 40021 waives a still-open finding: counted apart, as
-    # NEW's check counts it)
+    # NEW's check counts it; OLD's of SD002 on 40048, ended in NEW, as OLD's counts it)
     assert diff["summary"]["waived_per_class"]["NEW"]["still_open"] == 1
+    assert diff["summary"]["waived_per_class"]["OLD"]["still_open"] == 1
     assert f"new {counts['new']}, still open {counts['still_open']} (of which " \
-        f"1 waived in NEW, {aged} aged only), changed " \
+        f"1 waived in NEW, 1 waived in OLD, {aged} aged only), changed " \
         f"{counts['changed']}, resolved " \
         f"{counts['resolved']}, not re-judged {counts['not_rejudged']}, not comparable " \
         f"{counts['not_comparable']} (of OLD)" in result.output
@@ -1043,8 +1044,9 @@ def test_waivers_named_how_they_ended_a_new_finding_waived_and_unused_ones(
         {"expired": 1, "removed": 1}, 1)
     assert [w["case"] for w in summary["waivers_unused_in_new"]] == ["A", "X-NONE"]
     lines = summary_lines(diff)
-    assert "findings: new 1 (of which 1 waived in NEW), still open 2, changed 0, " \
-        "resolved 0" in lines
+    # (OLD's waived findings of A and B, their waivers ended, counted as OLD's check did)
+    assert "findings: new 1 (of which 1 waived in NEW), still open 2 (of which 2 waived in " \
+        "OLD), changed 0, resolved 0" in lines
     assert "waivers: added in NEW 0, ended in NEW 2 (expired 1, removed 1), on new findings " \
         "NEW waives already 1" in lines
     assert "waivers of NEW's policy that waived nothing in NEW: 2 (refund-exceeds-charge on " \
@@ -1262,8 +1264,9 @@ def test_changed_pairs_one_to_one_deterministically_money_and_waivers(tmp_path: 
                                     "not_rejudged": {}}
     assert diff.counts()["changed"] == 7 and diff.counts()["resolved"] == 2
     lines = summary_lines(diff)
-    assert "findings: new 1, still open 0, changed 7 (of which 1 waived in NEW), resolved 2" \
-        in lines
+    # (V waived in both runs, W in OLD only: OLD's waived counted as OLD's check did)
+    assert "findings: new 1, still open 0, changed 7 (of which 1 waived in NEW, 2 waived in " \
+        "OLD), resolved 2" in lines
     assert ("waivers: added in NEW 0, ended in NEW 0, on a changed "
             "finding's old fingerprint, not matching it in NEW (approve it again) 1") in lines
     assert any(line.startswith("money at risk: ") and line.endswith(
@@ -1814,9 +1817,10 @@ def test_the_sums_are_worked_out_once_per_diff(tmp_path: Path) -> None:
                                                          "suppressed_in_new",
                                                          "suppressed_in_old"), 0),
                                         "not_comparable_by_run": {"OLD": 0, "NEW": 0},
-                                        "waived": {"NEW": 1, "OLD": 0}}}
+                                        "waived": {"NEW": 1, "OLD": 1}}}
     assert diff.rule_waived() is diff.rule_waived()
-    assert diff.rule_waived() == {"EV005": {"NEW": {"new": 1}}}
+    # (OLD's waived finding on case C, still open in NEW, counted as OLD's check counts it)
+    assert diff.rule_waived() == {"EV005": {"NEW": {"new": 1}, "OLD": {"still_open": 1}}}
 
 
 @pytest.fixture(scope="module")
