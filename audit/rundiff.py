@@ -2261,12 +2261,12 @@ def summary_lines(diff: RunDiff) -> list[str]:
         still-open one's changes."""
         if c == "not_comparable":
             return _not_comparable_parts(by_run, {side: waived[side][c] for side in waived})
-        parts = [f"{waived[side][c]} waived in {side}" if waived[side].get(c) else ""
+        parts = [f"{waived[side][c]:,} waived in {side}" if waived[side].get(c) else ""
                  for side in ("NEW", "OLD")]
         if c == "still_open":
-            parts += [f"{diff.still_open_with_changes()} with changes"
+            parts += [f"{diff.still_open_with_changes():,} with changes"
                       if diff.still_open_with_changes() else "",
-                      f"{diff.still_open_aged()} aged only" if diff.still_open_aged() else ""]
+                      f"{diff.still_open_aged():,} aged only" if diff.still_open_aged() else ""]
         shown_parts = [part for part in parts if part]
         return f" (of which {', '.join(shown_parts)})" if shown_parts else ""
 
@@ -2282,20 +2282,20 @@ def summary_lines(diff: RunDiff) -> list[str]:
              f"{counted(len(new.judged), 'case')} judged",
              *run_id_lines(diff),
              "findings: " + ", ".join(
-                 f"{CLASS_WORDS[c]} {counts[c]}{of_which(c)}"
+                 f"{CLASS_WORDS[c]} {counts[c]:,}{of_which(c)}"
                  for c in CLASSES if counts[c] or c in ("new", "still_open", "changed",
                                                         "resolved"))]
     waivers = diff.waiver_changes()
     if any(waivers.values()) or diff.new_waived():
         ended = diff.waivers_ended()
-        lines.append(f"waivers: added in NEW {waivers['waiver_added']}, ended in NEW "
-                     f"{waivers['waiver_ended']}" + (
-                         " (" + ", ".join(f"{how} {n}" for how, n in ended.items()) + ")"
+        lines.append(f"waivers: added in NEW {waivers['waiver_added']:,}, ended in NEW "
+                     f"{waivers['waiver_ended']:,}" + (
+                         " (" + ", ".join(f"{how} {n:,}" for how, n in ended.items()) + ")"
                          if ended else "") + (
-                         f", on new findings NEW waives already {diff.new_waived()}"
+                         f", on new findings NEW waives already {diff.new_waived():,}"
                          if diff.new_waived() else "") + (
                          f", on a changed finding's old fingerprint, not matching it in NEW "
-                         f"(approve it again) {waivers['waiver_on_old_fingerprint']}"
+                         f"(approve it again) {waivers['waiver_on_old_fingerprint']:,}"
                          if waivers["waiver_on_old_fingerprint"] else ""))
     money = diff.money_at_risk()
     lines.append("money at risk: " + "; ".join(
@@ -2325,17 +2325,17 @@ def summary_lines(diff: RunDiff) -> list[str]:
                 return _not_comparable_parts(
                     row["not_comparable_by_run"],
                     {side: rule_waived.get(side, {}).get(c, 0) for side in ("OLD", "NEW")})
-            parts = [f"{rule_waived[side][c]} waived in {side}"
+            parts = [f"{rule_waived[side][c]:,} waived in {side}"
                      for side in ("NEW", "OLD") if rule_waived.get(side, {}).get(c)]
             return f" (of which {', '.join(parts)})" if parts else ""
 
-        parts = [f"{CLASS_WORDS[c]} {row[c]}{of_rule(c)}" for c in CLASSES if row[c]]
+        parts = [f"{CLASS_WORDS[c]} {row[c]:,}{of_rule(c)}" for c in CLASSES if row[c]]
         change = diff.versions.get(code)
         lines.append(f"  {code} {row['name']:<26} " + ", ".join(parts) + (
             "" if change is None else f" (rule logic version {change[0]} -> {change[1]})"))
     unused = diff.unused_waivers()
     if unused:
-        lines.append(f"waivers of NEW's policy that waived nothing in NEW: {len(unused)} ("
+        lines.append(f"waivers of NEW's policy that waived nothing in NEW: {len(unused):,} ("
                      + "; ".join(shown_on_one_line(f"{w.get('rule')} on " + (
                          f"fingerprint {w.get('fingerprint')}" if w.get("fingerprint")
                          else f"case {w.get('case')}") + f": {w.get('status')}")

@@ -2114,3 +2114,29 @@ def test_runs_recording_no_rule_versions_on_both_sides_tag_no_rule(
     assert "rule logic version" not in console
     assert [w for w in diff["warnings"] if "rule logic versions" in w] == []
     assert any(w.startswith("OLD and NEW are the same findings.json") for w in diff["warnings"])
+
+
+def test_the_consoles_counts_have_thousands_separators(tmp_path: Path) -> None:
+    """Every count of diff's console lines is written with its thousands separator, as
+    check's are ("still open 2,001", not "still open 2001"): 1,000 findings waived in both
+    runs, 1,001 waived in OLD only (their waiver ended in NEW), 1,000 new."""
+    both = [_finding("DU001", "duplicate-refund", f"B{k}", f"b{k}", None, waived=True)
+            for k in range(1000)]
+    ended_old = [_finding("DU001", "duplicate-refund", f"E{k}", f"e{k}", None, waived=True)
+                 for k in range(1001)]
+    ended_new = [{**f, "waived": False, "waiver_reason": None} for f in ended_old]
+    arrived = [_finding("EV005", "refund-exceeds-charge", f"N{k}", f"n{k}", None)
+               for k in range(1000)]
+    cases = [f"B{k}" for k in range(1000)] + [f"E{k}" for k in range(1001)] + [
+        f"N{k}" for k in range(1000)]
+    old = _tiny(tmp_path, "old", both + ended_old, [], cases, "2026-09-01T00:00:00+00:00")
+    new = _tiny(tmp_path, "new", both + ended_new + arrived, [], cases,
+                "2026-09-01T00:00:00+00:00")
+    lines = summary_lines(diff_runs(load_run(old, "OLD"), load_run(new, "NEW")))
+    assert "findings: new 1,000, still open 2,001 (of which 1,000 waived in NEW, 2,001 " \
+        "waived in OLD), changed 0, resolved 0" in lines
+    assert "  DU001 duplicate-refund           still open 2,001 (of which 1,000 waived in " \
+        "NEW, 2,001 waived in OLD)" in lines
+    assert "  EV005 refund-exceeds-charge      new 1,000" in lines
+    assert next(line for line in lines if line.startswith("waivers: ")).startswith(
+        "waivers: added in NEW 0, ended in NEW 1,001 (no longer matches 1,001)"), lines
