@@ -1123,7 +1123,9 @@ class CheckRun:
         request's, else the first payout's), which no finding puts at risk and no amount
         rule weighs (they compare amounts of one currency, the case's); and the first
         `shown` by case id. A payout in the case's currency is weighed in it, the money at
-        risk counting what the case's findings state (before, every payout was said to be
+        risk counting it only where a finding of the case states it (a clean case paid
+        15,000 JPY on a 100 EUR purchase has none at risk: before, the warning said the money
+        at risk counted it; and before that, every payout was said to be
         left out of the money at risk: a 100 EUR purchase paid 15,000 JPY, where the
         request states no currency, was told so beside `money at risk: 15,000 JPY`; and a
         payout in its own charge's currency, beside another charge's purchase, was told as
@@ -1428,8 +1430,10 @@ class CheckRun:
                 parts.append(
                     f"those in their case's own currency ({figures(inside)}: the case's "
                     "currency is its first request's, else its first payout's) the amount "
-                    "rules weigh, and the money at risk counts, in that currency, against "
-                    "amounts that may be in the purchase's")
+                    "rules weigh in that currency, against amounts that may be in the "
+                    "purchase's, and the money at risk counts only where another finding of "
+                    "the case states them (instrument-mismatch states none where only the "
+                    "currency differs)")
             out.append(f"instrument-mismatch found {counted(other, 'case', spec=',')} paid in "
                        "another currency than the purchase refunded"
                        + (f" ({figures(other_sums)} paid so)" if other_sums else "")

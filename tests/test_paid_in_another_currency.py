@@ -118,9 +118,10 @@ def test_a_payout_in_the_case_currency_is_not_said_left_out_of_the_money_at_risk
         "instrument-mismatch found 1 case paid in another currency than the purchase "
         "refunded (15,000 JPY paid so): of these payouts, those in their case's own currency "
         "(15,000 JPY: the case's currency is its first request's, else its first payout's) "
-        "the amount rules weigh, and the money at risk counts, in that currency, against "
-        "amounts that may be in the purchase's; check what was paid against the approval in "
-        "cases C1")
+        "the amount rules weigh in that currency, against amounts that may be in the "
+        "purchase's, and the money at risk counts only where another finding of the case "
+        "states them (instrument-mismatch states none where only the currency differs); "
+        "check what was paid against the approval in cases C1")
     [finding] = [f for f in document["findings"] if f["rule"] == "EV006"]
     assert finding["evidence"]["other_currency_payout_eids"] == ["C1-4"]
 
@@ -139,3 +140,32 @@ def test_a_payout_in_its_own_charges_currency_is_not_told(tmp_path: Path) -> Non
     assert not [w for w in document["manifest"]["warnings"] if "another currency" in w]
     [finding] = [f for f in document["findings"] if f["rule"] == "EV006"]
     assert finding["evidence"]["other_currency_payout_eids"] == []
+
+
+def test_a_clean_case_paid_in_its_own_currency_is_not_said_counted_at_risk(
+        tmp_path: Path) -> None:
+    """A 100 EUR purchase whose request, approval and payout all state 15,000 JPY, by three
+    people, with the evidence: the case's currency is JPY, the amount rules weigh the payout
+    in it and find nothing, and instrument-mismatch states no amount where only the currency
+    differs, so the money at risk is none. Before, the warning said the money at risk
+    counted these payouts (beside `money at risk: none`)."""
+    header = HEADER + ",evidence:order,evidence:payment_voucher"
+    document, _ = _check(tmp_path, *[
+        "C1-1,C1,Capture payment,2026-06-01T10:00:00Z,stripe-api,system,100.00,EUR,"
+        "ecommerce,ch_1,,succeeded,,",
+        "C1-2,C1,Receive refund request,2026-06-02T10:00:00Z,ann,customer-service,15000,JPY,"
+        "ecommerce,,,,O-1,V-1",
+        "C1-3,C1,Approve refund,2026-06-03T10:00:00Z,bob,supervisor,15000,JPY,ecommerce,,,,,",
+        "C1-4,C1,Execute payout,2026-06-04T10:00:00Z,carl,payments,15000,JPY,ecommerce,ch_1,"
+        "re_1,succeeded,,"], header=header)
+    assert document["summary"]["money_at_risk"] == {}
+    assert [(f["rule"], f["amount_at_risk"]) for f in document["findings"]] == [
+        ("EV006", None)]
+    [told] = [w for w in document["manifest"]["warnings"]
+              if w.startswith("instrument-mismatch found")]
+    assert "money at risk counts, in that currency" not in told
+    assert ("those in their case's own currency (15,000 JPY: the case's currency is its "
+            "first request's, else its first payout's) the amount rules weigh in that "
+            "currency, against amounts that may be in the purchase's, and the money at risk "
+            "counts only where another finding of the case states them (instrument-mismatch "
+            "states none where only the currency differs)") in told
