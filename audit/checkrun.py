@@ -1158,6 +1158,50 @@ class CheckRun:
         return (len(cases), dict(sorted(sums.items())), dict(sorted(outside.items())),
                 sorted(cases)[:shown])
 
+    def paid_outside_case_currency(self, shown: int = 5
+                                   ) -> tuple[int, dict[str, float], dict[str, str], list[str]]:
+        """The cases holding a successful payout in another currency than the case's (its
+        first request's, else its first payout's) that the warning of cases paid in another
+        currency than the purchase (`paid_in_another_currency`) does not tell: a payout in
+        the currency of the purchase it refunds (ch_A 100 EUR, ch_B 80 USD, the request and
+        approval 100 EUR, payouts of 100 EUR and 80 USD each to its own charge). No amount
+        rule weighs it (they compare amounts of one currency, the case's) and no finding
+        puts it at risk: before, nothing told of it (`money at risk: 100 EUR` beside 180
+        paid on a 100 EUR approval). How many; what those payouts paid per currency (the
+        log at the clock; a payout stating no amount adds nothing); per currency of those
+        cases, how many (the cases' currencies); and the first `shown` by case id."""
+        log = self.log_at_clock()
+        if (not len(log) or C.CURRENCY not in log.columns
+                or log[C.CURRENCY].dropna().nunique() < 2):
+            return 0, {}, {}, []  # (one currency in all: no payout is in another)
+        from audit.rules.facts import CaseFacts
+
+        facts = CaseFacts(C.completions(log), self.policy, self.result.as_of)
+        other = np.flatnonzero(facts.mask("paid") & ~facts.paid_in_case_currency())
+        if not len(other):
+            return 0, {}, {}, []
+        told: set[str] = set()  # (the payouts the warning of another purchase's currency tells)
+        for finding in self.result.findings:
+            ids = finding.evidence.get("other_currency_payout_eids")
+            if finding.rule == "EV006" and not finding.waived and isinstance(ids, list):
+                told.update(str(i) for i in ids)
+        currency = facts.table("currency")["currency"]
+        sums: dict[str, float] = {}
+        cases: dict[str, str] = {}
+        for ident, code, amount, case in zip(
+                pd.Series(facts.column(C.EVENT_ID).take(other)).astype(str).tolist(),
+                pd.Series(facts.column(C.CURRENCY).take(other)).astype(str).tolist(),
+                pd.to_numeric(pd.Series(facts.column(C.AMOUNT).take(other)),
+                              errors="coerce").tolist(),
+                facts.case_ids[facts.case_code[other]].astype(str).tolist(), strict=True):
+            if ident in told:
+                continue
+            cases[case] = str(currency.iloc[facts.case_ids.get_loc(case)])
+            if pd.notna(amount):
+                sums[code] = sums.get(code, 0.0) + float(amount)
+        return (len(cases), dict(sorted(sums.items())),
+                dict(sorted(cases.items())), sorted(cases)[:shown])
+
     def payouts_without_amount(self) -> tuple[int, int]:
         """(payouts, cases) that payout-without-amount (DQ003) found, not waived: money
         paid out that the money at risk cannot count."""
@@ -1440,6 +1484,22 @@ class CheckRun:
                        + (": of these payouts, " + "; ".join(parts) if parts else "")
                        + "; check what was paid against the approval in cases "
                        + ", ".join(_shown_id(c) for c in other_cases)
+                       + (f" and {more:,} more" if more else ""))
+        beside, beside_sums, of_cases, beside_cases = self.paid_outside_case_currency()
+        if beside:
+            more = beside - len(beside_cases)
+            owns = sorted(set(of_cases.values()))
+            out.append(f"{counted(beside, 'case', spec=',')} paid in another currency than "
+                       f"the case's ({', '.join(owns)}: its first request's, else its first "
+                       "payout's), in the currency of the purchase each such payout refunds"
+                       + (" (" + ", ".join(f"{figure(rounded(v, k), k)} {k}"
+                                           for k, v in beside_sums.items()) + " paid so)"
+                          if beside_sums else "")
+                       + ": no amount rule weighs these payouts (amount-mismatch, "
+                       "payout-exceeds-approved and refund-exceeds-charge compare amounts of "
+                       "one currency, the case's) and the money at risk counts none of them; "
+                       "check what was paid against the approval in cases "
+                       + ", ".join(_shown_id(c) for c in beside_cases)
                        + (f" and {more:,} more" if more else ""))
         unpaid, unpaid_cases = self.payouts_without_amount()
         if unpaid:

@@ -126,20 +126,47 @@ def test_a_payout_in_the_case_currency_is_not_said_left_out_of_the_money_at_risk
     assert finding["evidence"]["other_currency_payout_eids"] == ["C1-4"]
 
 
-def test_a_payout_in_its_own_charges_currency_is_not_told(tmp_path: Path) -> None:
+def test_a_payout_in_its_own_charges_currency_is_told_apart_where_not_the_cases(
+        tmp_path: Path) -> None:
     """ch_A 100 EUR by card and ch_B 80 USD by PayPal; re_A 100 EUR by bank transfer (another
-    method), re_B 80 USD to PayPal. Each payout is in its own charge's currency: before, the
-    warning compared both with the first purchase and told "80.00 USD paid so"."""
-    document, _ = _check_methods(tmp_path, *_lines("C1", [
+    method), re_B 80 USD to PayPal; the request and approval 100 EUR. Each payout is in its
+    own charge's currency, so instrument-mismatch names none in another currency than its
+    purchase (before the v2 rule, the warning compared both with the first purchase and told
+    "80.00 USD paid so" as paid in another currency than the purchase). But the 80 USD is in
+    another currency than the case's (EUR): no amount rule weighs it and the money at risk
+    counts none of it, beside a 100 EUR approval. Before, nothing told of it."""
+    document, output = _check_methods(tmp_path, *_lines("C1", [
         ("Capture payment", "100.00", "EUR", "ch_A", "", "succeeded", "card"),
         ("Capture payment", "80.00", "USD", "ch_B", "", "succeeded", "paypal"),
         ("Receive refund request", "100.00", "EUR", "", "", "", ""),
         ("Approve refund", "100.00", "EUR", "", "", "", ""),
         ("Execute payout", "100.00", "EUR", "ch_A", "re_A", "succeeded", "bank_transfer"),
         ("Execute payout", "80.00", "USD", "ch_B", "re_B", "succeeded", "paypal")]))
-    assert not [w for w in document["manifest"]["warnings"] if "another currency" in w]
+    warnings = document["manifest"]["warnings"]
+    assert not [w for w in warnings if w.startswith("instrument-mismatch found")]
     [finding] = [f for f in document["findings"] if f["rule"] == "EV006"]
     assert finding["evidence"]["other_currency_payout_eids"] == []
+    assert "USD" not in document["summary"]["money_at_risk"]
+    told = [w for w in warnings if "another currency than the case's" in w]
+    assert told == [
+        "1 case paid in another currency than the case's (EUR: its first request's, else its "
+        "first payout's), in the currency of the purchase each such payout refunds (80.00 USD "
+        "paid so): no amount rule weighs these payouts (amount-mismatch, "
+        "payout-exceeds-approved and refund-exceeds-charge compare amounts of one currency, "
+        "the case's) and the money at risk counts none of them; check what was paid against "
+        "the approval in cases C1"]
+    assert f"warning: {told[0]}" in output.splitlines()
+
+
+def test_a_payout_outside_both_currencies_is_told_once(tmp_path: Path) -> None:
+    """A payout in another currency than its purchase's and than its case's is told by the
+    instrument-mismatch warning alone, not again as paid beside the case's currency; a case
+    of one currency in all is told by neither."""
+    document, _ = _check(
+        tmp_path, *_case("C1", "100.00", "15000", "JPY"), *_case("C3", "40.00", "40.00", "EUR"))
+    warnings = document["manifest"]["warnings"]
+    assert len([w for w in warnings if w.startswith("instrument-mismatch found")]) == 1
+    assert not [w for w in warnings if "another currency than the case's (" in w]
 
 
 def test_a_clean_case_paid_in_its_own_currency_is_not_said_counted_at_risk(
