@@ -748,3 +748,48 @@ def test_each_payment_refunded_above_its_amount_is_told_once_with_the_exports_am
         ": unified_payments.csv row 2 field Amount Refunded: 60.00 EUR refunded of 20.00 "
         "EUR (ch_1); unified_payments.csv row 3 field Amount Refunded: 40.00 EUR refunded "
         "of 30.00 EUR (ch_4744348135)"), told
+
+
+def test_a_payment_refunded_above_its_amount_is_told_where_its_ticket_names_the_case(
+        tmp_path: Path) -> None:
+    """An export with a ticket column (`ticket_id (metadata)`, read with the sample's sources
+    config): a payment naming a ticket is in that ticket's case, its line names the case and
+    carries no charge hint (`QUARANTINE_HINTS`, of records naming no ticket); it is told all
+    the same, by the kind its reader gave the line, beside one naming a ticket no export
+    holds. The quarantine CSV's header holds no hint column (they are never written)."""
+    header = HEADER + ",ticket_id (metadata)"
+    export = _export(tmp_path / "unified_payments.csv",
+                     _row("ch_1", "2026-07-01 08:15:00", "20.00", "60.00", "eur", "Paid")
+                     + ["40219"],
+                     _row("ch_7", "2026-07-01 08:15:00", "20.00", "50.00", "eur", "Paid")
+                     + ["T-NONE"], header=header)
+    policy = tmp_path / "policy.yaml"  # (the conformance rules left out: they need pm4py)
+    models = Path(__file__).resolve().parents[1] / "models"
+    policy.write_text((models / "policy.default.yaml").read_text(encoding="utf-8").replace(
+        "  ignore: []", "  ignore: [conformance]").replace(
+        ": ecommerce.bpmn", f": {models / 'ecommerce.bpmn'}").replace(
+        ": subscription.bpmn", f": {models / 'subscription.bpmn'}").replace(
+        ": offline.bpmn", f": {models / 'offline.bpmn'}"), encoding="utf-8")
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [
+        "check", *map(str, tickets), str(export), "--sources-config",
+        str(EXPORTS.parent / "sample_sources.yaml"), "--out", str(out), "--policy",
+        str(policy), "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    with (out / "quarantine.csv").open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        lines = [line for line in reader if line["field"] == "Amount Refunded"]
+        names = list(reader.fieldnames or [])
+    # (the first payment's line names its ticket's case: no charge hint was given with it)
+    assert {line["value"]: line["case"] for line in lines} == {"60.00": "40219",
+                                                               "50.00": "T-NONE"}
+    assert names == ["file", "row", "field", "value", "reason", "case", "record_read"]
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert document["summary"]["refunded_above_charge"] == 2
+    [told] = [w for w in document["manifest"]["warnings"]
+              if "shows refunded above their Amount" in w]
+    assert told.endswith(
+        ": unified_payments.csv row 2 field Amount Refunded: 60.00 EUR refunded of 20.00 EUR "
+        "(ch_1); unified_payments.csv row 3 field Amount Refunded: 50.00 EUR refunded of "
+        "20.00 EUR (ch_7)"), told

@@ -962,7 +962,7 @@ class Collector:
         named = (QUARANTINE_HINTS if hinted else ()) + (ABOVE_CHARGE_HINTS if above else ())
         quarantine = pd.DataFrame(self.problems, columns=list(QUARANTINE_COLUMNS + named))
         for name in named:  # ('' for a line of no hint, as in `case`)
-            quarantine[name] = quarantine[name].fillna("")
+            quarantine[name] = quarantine[name].astype(object).fillna("")
         # (a line of one field alone names a record imported all the same: not read again)
         read = len(self.rows) + len({p["row"] for p in self.problems
                                      if p.get(RECORD_READ) != "yes"})
