@@ -793,3 +793,37 @@ def test_a_payment_refunded_above_its_amount_is_told_where_its_ticket_names_the_
         ": unified_payments.csv row 2 field Amount Refunded: 60.00 EUR refunded of 20.00 EUR "
         "(ch_1); unified_payments.csv row 3 field Amount Refunded: 50.00 EUR refunded of "
         "20.00 EUR (ch_7)"), told
+
+
+def test_a_failed_payments_cell_quoting_the_total_phrase_is_no_refund_not_itemised(
+        tmp_path: Path) -> None:
+    """A Failed payment whose Amount Refunded cell quotes the phrase of a refund given only as
+    a total (`REFUND_NOT_ITEMISED`): its line is a contradiction of a failed payment, not a
+    refund the export does not itemise. Before, the import picked those lines by that phrase
+    in the reason, and the check warned that the payment was refunded and in no case
+    ("1 payment ... shows refunded (Amount Refunded) is in no case ..."); a refunded total
+    beside it is still told."""
+    export = _export(tmp_path / "unified_payments.csv",
+                     _row("ch_9", "2026-07-01 08:15:00", "20.00", f"x {REFUND_NOT_ITEMISED}",
+                          "eur", "Failed"),
+                     _row("ch_8", "2026-07-01 09:15:00", "20.00", "5.00", "eur", "Paid"))
+    policy = tmp_path / "policy.yaml"  # (the conformance rules left out: they need pm4py)
+    models = Path(__file__).resolve().parents[1] / "models"
+    policy.write_text((models / "policy.default.yaml").read_text(encoding="utf-8").replace(
+        "  ignore: []", "  ignore: [conformance]").replace(
+        ": ecommerce.bpmn", f": {models / 'ecommerce.bpmn'}").replace(
+        ": subscription.bpmn", f": {models / 'subscription.bpmn'}").replace(
+        ": offline.bpmn", f": {models / 'offline.bpmn'}"), encoding="utf-8")
+    out = tmp_path / "out"
+    tickets = [EXPORTS / "zendesk_ticket_audits.json", EXPORTS / "role_history.csv"]
+    result = CliRunner().invoke(main, ["check", *map(str, tickets), str(export), "--out",
+                                       str(out), "--policy", str(policy), "--fail-on",
+                                       "never"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    told = [w for w in document["manifest"]["warnings"] if "is in no case" in w
+            or "are in no case" in w]
+    assert len(told) == 1, told
+    assert told[0].startswith("1 payment that a Stripe Dashboard payments export shows "
+                              "refunded (Amount Refunded) is in no case")
+    assert "(the first: ch_8, unified_payments.csv row 3)" in told[0]

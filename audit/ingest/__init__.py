@@ -34,6 +34,7 @@ from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
     RECORD_READ,
+    REFUND_TOTAL_HINT,
     TICKET_HINT,
     empty_quarantine,
     field_only,
@@ -140,8 +141,9 @@ class ImportResult:
     check warns of it). None where none, or before correlation."""
     not_itemised: pd.DataFrame | None = None
     """The quarantine lines of a Stripe Dashboard payment's refunded total (`audit.sources.
-    payments.REFUND_NOT_ITEMISED`), by the payment they are of (texts: `charge`, from the
-    line's hint, not its reason; `file`, `row`): the check tells the cases holding such a
+    payments.REFUND_NOT_ITEMISED`, picked by the kind its reader gave the line, `normalise.
+    REFUND_TOTAL_HINT`, not by that text), by the payment they are of (texts: `charge`, from
+    the line's hint, not its reason; `file`, `row`): the check tells the cases holding such a
     payment, and the payments no case holds. None where none, or before correlation."""
     above_charge: pd.DataFrame | None = None
     """The quarantine lines of a Stripe Dashboard payment whose `Amount Refunded` is above its
@@ -1705,7 +1707,8 @@ def import_sources(
         hinted = [*QUARANTINE_HINTS, *([TICKET_HINT] if TICKET_HINT in quarantine.columns
                                        else []),
                   *(ABOVE_CHARGE_HINTS if ABOVE_CHARGE_HINTS[0] in quarantine.columns
-                    else ())]
+                    else ()),
+                  *([REFUND_TOTAL_HINT] if REFUND_TOTAL_HINT in quarantine.columns else [])]
         hints = quarantine[hinted].astype(object).fillna("")
         quarantine = quarantine.drop(columns=hinted)
     elif TICKET_HINT in quarantine.columns:  # (never without the others: not kept)

@@ -53,6 +53,14 @@ before, the line was picked by a phrase of its reason, so another line quoting t
 (a Failed payment's cell) was counted, and the check took the Amount from the log. Never
 written."""
 
+REFUND_TOTAL_HINT = "refund_total"
+"""Of a Stripe Dashboard payment's `Amount Refunded` line of a refund the export gives only
+as a total (`audit.sources.payments.REFUND_NOT_ITEMISED`: a total read, unreadable, negative,
+not stated under a refunded status, or above the payment's Amount): `yes`, told by its
+reader (`Collector.quarantine`'s `not_itemised`), never by the reason's text (before, the
+import picked such lines by that phrase, so a Failed payment's cell quoting it was counted as
+a refund no input itemises). Held apart with `QUARANTINE_HINTS`; never written."""
+
 TICKET_HINT = "ticket"
 """Of a generic log's row (a till's POS export, whose `source:system` is no export system):
 the ticket it names (`ticket:id`), given with its quarantine lines beside

@@ -31,6 +31,7 @@ from audit.ingest.normalise import (
     QUARANTINE_COLUMNS,
     QUARANTINE_HINTS,
     RECORD_READ,
+    REFUND_TOTAL_HINT,
     other_digit,
     other_digit_reason,
 )
@@ -908,7 +909,8 @@ class Collector:
 
     def quarantine(self, row: int, field_name: str, value: object, reason: str,
                    case: str | None = None, *, alone: bool = False,
-                   above_charge: tuple[str, str, str] | None = None) -> None:
+                   above_charge: tuple[str, str, str] | None = None,
+                   not_itemised: bool = False) -> None:
         """`case`: the case the row belongs to, where the reader can tell it (a ticket
         update's ticket, the ticket a payment names). `alone`: the line quarantines that
         field alone, its record read and imported without it (an approval's unreadable
@@ -916,7 +918,8 @@ class Collector:
         from the rows quarantined (`normalise.field_only`), never told by its text.
         `above_charge`: of a payment's amount refunded above its amount, (payment id, its
         Amount, its Currency) as the export states them (`ABOVE_CHARGE_HINTS`), whether or
-        not the line names a case."""
+        not the line names a case. `not_itemised`: the line is of a refund the export gives
+        only as a total (`REFUND_TOTAL_HINT`), told by its reader, never by its text."""
         problem: dict[str, object] = {
             "file": self.file.name, "row": row, "field": field_name,
             "value": "" if value is None else str(value), "reason": reason, "case": case or "",
@@ -925,6 +928,8 @@ class Collector:
             problem.update(zip(QUARANTINE_HINTS, (v or "" for v in self.belongs), strict=True))
         if above_charge is not None:
             problem.update(zip(ABOVE_CHARGE_HINTS, above_charge, strict=True))
+        if not_itemised:
+            problem[REFUND_TOTAL_HINT] = "yes"
         self.problems.append(problem)
 
     def add(self, row: int, record: dict[str, str | None]) -> None:
@@ -956,10 +961,12 @@ class Collector:
             notes.append(f"{self.file.name}: {self.skipped} record(s) state no activity "
                          "(no mapped change) and are not events")
         above = any(ABOVE_CHARGE_HINTS[0] in p for p in self.problems)
-        # (the payment hints wherever a line is of a payment above its Amount: the import
-        # holds both apart together)
-        hinted = above or any(QUARANTINE_HINTS[0] in p for p in self.problems)
-        named = (QUARANTINE_HINTS if hinted else ()) + (ABOVE_CHARGE_HINTS if above else ())
+        total = any(REFUND_TOTAL_HINT in p for p in self.problems)
+        # (the payment hints wherever a line is of a payment above its Amount or of a
+        # refunded total: the import holds them apart together)
+        hinted = above or total or any(QUARANTINE_HINTS[0] in p for p in self.problems)
+        named = ((QUARANTINE_HINTS if hinted else ()) + (ABOVE_CHARGE_HINTS if above else ())
+                 + ((REFUND_TOTAL_HINT,) if total else ()))
         quarantine = pd.DataFrame(self.problems, columns=list(QUARANTINE_COLUMNS + named))
         for name in named:  # ('' for a line of no hint, as in `case`)
             quarantine[name] = quarantine[name].astype(object).fillna("")

@@ -894,8 +894,10 @@ def stripe_payments_header(header: Collection[str]) -> bool:
 
 
 REFUND_NOT_ITEMISED = "the payments export gives the total refunded, not the refunds"
-"""What the reason of a Dashboard payment's `Amount Refunded` line says, by which `check`
-tells the cases whose refunds no input itemises (`CheckRun.refunds_not_itemised`)."""
+"""What the reason of a Dashboard payment's `Amount Refunded` line of a refund given only as
+a total says. `check` tells the cases whose refunds no input itemises (`CheckRun.
+refunds_not_itemised`) by the kind its reader gives the line (`normalise.REFUND_TOTAL_HINT`),
+never by this text (a Failed payment's cell quoting it was counted)."""
 
 
 REFUNDED_ABOVE_CHARGE = "which Stripe never refunds (at most the amount charged)"
@@ -946,7 +948,8 @@ def _refund_contradicts(refunded: Decimal, amount: Decimal, currency: str,
     most the amount charged, in its currency). Which field is wrong cannot be told: the
     payment is read at its Amount, and the amount refunded is not read, nor counted in the
     refunded payments' note; it is still a refund the export does not itemise (its reason
-    says REFUND_NOT_ITEMISED, so the check's warnings count the case). A `Failed` payment's
+    says REFUND_NOT_ITEMISED, and its reader marks its line as one, `normalise.
+    REFUND_TOTAL_HINT`, so the check's warnings count the case). A `Failed` payment's
     is `_failed_refunded`'s."""
     if refunded <= amount:
         return None
@@ -1090,12 +1093,13 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
         try:
             refunded = parse_major_in(text, currency) if text else None
         except BadValue as exc:
-            # (the reason carries REFUND_NOT_ITEMISED, by which the check's warnings find
-            # the line: before, an unreadable total was a refunded payment they missed)
+            # (a line of a refund not itemised, by which the check's warnings find it:
+            # before, an unreadable total was a refunded payment they missed)
             collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
                                  f"{exc}; the amount refunded alone is not read: the "
                                  "payment is read as the purchase, and "
-                                 f"{REFUND_NOT_ITEMISED}", case=case, alone=True)
+                                 f"{REFUND_NOT_ITEMISED}", case=case, alone=True,
+                                 not_itemised=True)
             continue
         if not refunded:  # (empty, or 0: a refunded status with either is told alike)
             if str(record["Status"]).strip().lower() in _REFUNDED_STATUSES:
@@ -1105,7 +1109,7 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
                                      _refund_unread(None, currency, ident,
                                                     _cell(record, "Refunded date (UTC)"),
                                                     "empty" if refunded is None else text),
-                                     case=case, alone=True)
+                                     case=case, alone=True, not_itemised=True)
                 unstated.append((row, ident))
             continue
         if refunded < 0:
@@ -1113,7 +1117,7 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
                                  "negative amount (this export writes amounts as magnitudes); "
                                  "the amount refunded alone is not read: the payment is read "
                                  f"as the purchase, and {REFUND_NOT_ITEMISED}", case=case,
-                                 alone=True)
+                                 alone=True, not_itemised=True)
             continue
         contradiction = _refund_contradicts(refunded, amount, currency, ident)
         if contradiction is not None:
@@ -1124,13 +1128,14 @@ def read_stripe_payments(path: Path, cfg: PaymentConfig, *, encoding: str | None
             # Amount from the log, so a log's other amount of the charge was told)
             collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
                                  contradiction, case=case, alone=True,
-                                 above_charge=(ident, money(amount), currency))
+                                 above_charge=(ident, money(amount), currency),
+                                 not_itemised=True)
             contradicted.append((row, ident))
             continue
         collector.quarantine(row, "Amount Refunded", record["Amount Refunded"],
                              _refund_unread(money(refunded), currency, ident,
                                             _cell(record, "Refunded date (UTC)")),
-                             case=case, alone=True)
+                             case=case, alone=True, not_itemised=True)
         refunded_rows.append((row, ident))
         totals[currency] = totals.get(currency, Decimal(0)) + refunded
     collector.belongs = None

@@ -14,7 +14,12 @@ from audit.digest import LaterDigests
 from audit.gcpause import paused_gc
 from audit.ingest import IMPORT_IT_FIRST, ImportResult, import_sources
 from audit.ingest.mapping import Mapping
-from audit.ingest.normalise import ABOVE_CHARGE_HINTS, QUARANTINE_HINTS, TICKET_HINT
+from audit.ingest.normalise import (
+    ABOVE_CHARGE_HINTS,
+    QUARANTINE_HINTS,
+    REFUND_TOTAL_HINT,
+    TICKET_HINT,
+)
 from audit.memory import return_free_memory
 from audit.sources.config import SourcesConfig, load_sources_config
 from audit.words import counted
@@ -254,12 +259,13 @@ def _name_hinted_cases(result: ImportResult) -> None:
     if hints is None or result.quarantine.empty:
         return
     # A Dashboard payment's refunded total, by the payment its line's hint names (before,
-    # parsed from the reason's text, where an id holding a space was not found)
-    from audit.sources.payments import REFUND_NOT_ITEMISED
-
-    totals = (result.quarantine["reason"].astype(str).str.contains(
-        REFUND_NOT_ITEMISED, regex=False).to_numpy(dtype=bool)
-        & (hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object) != ""))
+    # parsed from the reason's text, where an id holding a space was not found), picked by
+    # the kind its reader gave the line (REFUND_TOTAL_HINT): before, by a phrase of the
+    # reason, which a Failed payment's cell quoting it matched too (a payment told as
+    # refunded and in no case)
+    totals = ((hints[REFUND_TOTAL_HINT].to_numpy(dtype=object) == "yes"
+               if REFUND_TOTAL_HINT in hints.columns else np.zeros(len(hints), dtype=bool))
+              & (hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object) != ""))
     if totals.any():
         result.not_itemised = pd.DataFrame({
             "charge": hints[QUARANTINE_HINTS[0]].to_numpy(dtype=object)[totals].astype(str),
