@@ -138,6 +138,20 @@ NAME_NOT_TOLD_APART = "name_not_told_apart"
 by accountId bare on some events and told apart on others (`jira.told_apart_cases`)."""
 
 
+def _in_minor_units(amount: str, code: str) -> str:
+    """An amount as an export wrote it (`60`, `3000`), told in the minor units of its
+    currency where it is one (`60.00` EUR, `3,000` JPY), as the other warnings tell amounts;
+    as written where it reads as no number or the code is no currency (before, as written:
+    '60 EUR refunded of 20 EUR')."""
+    if code not in CURRENCIES:
+        return amount
+    try:
+        value = float(amount)
+    except ValueError:
+        return amount
+    return figure(rounded(value, code), code) if np.isfinite(value) else amount
+
+
 @dataclass
 class CheckRun:
     imported: ImportResult
@@ -1429,8 +1443,9 @@ class CheckRun:
                 "contradicts itself, the amount refunded is not read and no rule judges it; "
                 "compare the payment in Stripe with its refunds (the itemized balance change "
                 "report or the refunds CSV): " + "; ".join(
-                    f"{file} row {row} field {name}: {value} {code} refunded of {amount} "
-                    f"{code} ({_shown_id(charge)})"
+                    f"{file} row {row} field {name}: {_in_minor_units(value, code)} {code} "
+                    f"refunded of {_in_minor_units(amount, code)} {code} "
+                    f"({_shown_id(charge)})"
                     for file, row, name, charge, value, amount, code in five)
                 + (f"; and {more:,} more (the quarantine's Amount Refunded lines)"
                    if more else ""))

@@ -714,9 +714,12 @@ def test_each_payment_refunded_above_its_amount_is_told_once_with_the_exports_am
     each payment twice (4 for 2); the Amount was the log's (the charges CSV's 95.25 EUR
     beside the export's 30.00, where a case holds it), or none where no case held the
     payment (`60.00 refunded (ch_1)`, no currency); and a Failed payment's cell quoting
-    the reason's phrase was counted as such a payment (6 told in all)."""
+    the reason's phrase was counted as such a payment (6 told in all); the amounts were
+    told as written (`60 EUR refunded of 20 EUR`), now in their currency's minor units."""
     phrase = "which Stripe never refunds (at most the amount charged)"
-    rows = [_row("ch_1", "2026-07-01 08:15:00", "20.00", "60.00", "eur", "Paid"),
+    rows = [_row("ch_1", "2026-07-01 08:15:00", "20", "60", "eur", "Paid"),
+            # (amounts written without their minor units are told in them)
+            _row("ch_5", "2026-07-01 08:15:00", "1000", "3000", "jpy", "Paid"),
             # (the charges CSV states this charge at 95.25 EUR: the export's Amount is told)
             _row("ch_4744348135", "2026-05-24 22:41:03", "30.00", "40.00", "eur", "Paid",
                  order="EC-O6491819"),
@@ -740,14 +743,19 @@ def test_each_payment_refunded_above_its_amount_is_told_once_with_the_exports_am
         str(out), "--policy", str(policy), "--fail-on", "never"])
     assert result.exit_code == 0, result.output
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert document["summary"]["refunded_above_charge"] == 2
+    assert document["summary"]["refunded_above_charge"] == 3
     [told] = [w for w in document["manifest"]["warnings"]
               if "shows refunded above their Amount" in w]
-    assert told.startswith("2 payments that a Stripe Dashboard payments export")
+    assert told.startswith("3 payments that a Stripe Dashboard payments export")
     assert told.endswith(
         ": unified_payments.csv row 2 field Amount Refunded: 60.00 EUR refunded of 20.00 "
-        "EUR (ch_1); unified_payments.csv row 3 field Amount Refunded: 40.00 EUR refunded "
-        "of 30.00 EUR (ch_4744348135)"), told
+        "EUR (ch_1); unified_payments.csv row 3 field Amount Refunded: 3,000 JPY refunded "
+        "of 1,000 JPY (ch_5); unified_payments.csv row 4 field Amount Refunded: 40.00 EUR "
+        "refunded of 30.00 EUR (ch_4744348135)"), told
+    # (the hints the lines were picked by are never written: the quarantine CSV's header)
+    with (out / "quarantine.csv").open(encoding="utf-8") as handle:
+        assert next(csv.reader(handle)) == ["file", "row", "field", "value", "reason", "case",
+                                            "record_read"]
 
 
 def test_a_payment_refunded_above_its_amount_is_told_where_its_ticket_names_the_case(
