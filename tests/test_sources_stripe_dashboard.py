@@ -767,10 +767,10 @@ def test_a_payment_refunded_above_its_amount_is_told_where_its_ticket_names_the_
     holds. The quarantine CSV's header holds no hint column (they are never written)."""
     header = HEADER + ",ticket_id (metadata)"
     export = _export(tmp_path / "unified_payments.csv",
-                     _row("ch_1", "2026-07-01 08:15:00", "20.00", "60.00", "eur", "Paid")
-                     + ["40219"],
-                     _row("ch_7", "2026-07-01 08:15:00", "20.00", "50.00", "eur", "Paid")
-                     + ["T-NONE"], header=header)
+                     [*_row("ch_1", "2026-07-01 08:15:00", "20.00", "60.00", "eur", "Paid"),
+                      "40219"],
+                     [*_row("ch_7", "2026-07-01 08:15:00", "20.00", "50.00", "eur", "Paid"),
+                      "T-NONE"], header=header)
     policy = tmp_path / "policy.yaml"  # (the conformance rules left out: they need pm4py)
     models = Path(__file__).resolve().parents[1] / "models"
     policy.write_text((models / "policy.default.yaml").read_text(encoding="utf-8").replace(
