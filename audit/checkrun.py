@@ -1191,15 +1191,15 @@ class CheckRun:
         # (the cases stating two currencies or more alone: the others' payouts are all in
         # their case's currency, and the facts are made of few events)
         stated = log.loc[log[C.CURRENCY].notna().to_numpy(dtype=bool), [C.CASE, C.CURRENCY]]
-        pairs = stated.astype(str).drop_duplicates()
-        several = set(pairs.loc[pairs[C.CASE].duplicated().to_numpy(dtype=bool), C.CASE])
+        pairs = stated.drop_duplicates()  # (on the columns as they are: no text per row)
+        several = set(pairs.loc[pairs[C.CASE].duplicated().to_numpy(dtype=bool),
+                                C.CASE].tolist())
         if not several:
             return 0, {}, {}, []
         from audit.rules.facts import CaseFacts
 
-        facts = CaseFacts(C.completions(
-            log[log[C.CASE].astype(str).isin(several).to_numpy(dtype=bool)]),
-            self.policy, self.result.as_of)
+        facts = CaseFacts(C.completions(log[log[C.CASE].isin(several).to_numpy(dtype=bool)]),
+                          self.policy, self.result.as_of)
         other = np.flatnonzero(facts.mask("paid") & ~facts.paid_in_case_currency())
         if not len(other):
             return 0, {}, {}, []
