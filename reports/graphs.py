@@ -429,10 +429,12 @@ def _render(how: str, dot: str, formats: tuple[str, ...]) -> tuple[bytes, ...]:
                     raise RuntimeError("Graphviz could not lay out the graph")
                 try:
                     for fmt in formats:
-                        error, data = gv.gvRenderData(context, graph.handle, fmt.encode())
-                        if error:
+                        # (error, data), or a bare -1 where Graphviz has no renderer
+                        # of the format (its C API's error code, not a pair)
+                        out = gv.gvRenderData(context, graph.handle, fmt.encode())
+                        if isinstance(out, int) or out[0]:
                             raise RuntimeError(f"Graphviz could not draw the graph as {fmt}")
-                        drawn.append(bytes(data))
+                        drawn.append(bytes(out[1]))
                 finally:
                     gv.gvFreeLayout(context, graph.handle)
             finally:
@@ -462,13 +464,14 @@ def run_drawings(run: CheckRun, graph: DrawnGraph, formats: Sequence[str]) -> di
     report or the graphs writer) draws its SVG and PNG too, from one layout, and the other
     takes them from the memo: before, the HTML's SVG and the writer's PNG were two layouts
     (and the SVG a third where the drawing cache had let it go)."""
-    kept: dict[tuple[str, str], bytes] = run.memo.setdefault("drawings", {})
+    kept: dict[tuple[str, str, str], bytes] = run.memo.setdefault("drawings", {})
+    how = renderer()  # in the key: a drawing by one renderer is not another's
     wanted = [*formats, *(("svg", "png") if "graphs" in run.memo.get("formats", ()) else ())]
-    missing = [fmt for fmt in dict.fromkeys(wanted) if (graph.dot, fmt) not in kept]
+    missing = [fmt for fmt in dict.fromkeys(wanted) if (how, graph.dot, fmt) not in kept]
     if any(fmt in missing for fmt in formats):
-        kept.update(((graph.dot, fmt), data)
+        kept.update(((how, graph.dot, fmt), data)
                     for fmt, data in render_dots(graph.dot, missing).items())
-    return {fmt: kept[(graph.dot, fmt)] for fmt in formats}
+    return {fmt: kept[(how, graph.dot, fmt)] for fmt in formats}
 
 
 # --- SVG sanitising -----------------------------------------------------------------------

@@ -141,7 +141,27 @@ def test_a_run_writing_the_report_and_the_graphs_lays_each_graph_out_once(
         layouts.clear()
         report_graphs(run)
         assert len(layouts) == len(drawn)
-        assert {fmt for _, fmt in run.memo["drawings"]} == {"svg"}
+        assert {fmt for *_, fmt in run.memo["drawings"]} == {"svg"}
     finally:
         run.memo.clear()
         run.memo.update(memo)
+
+
+def test_a_format_graphviz_cannot_draw_is_told_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graphviz's gvRenderData gives a bare -1 (not an (error, data) pair) where it has no
+    renderer of a format: told as the format it could not draw, not as an unpacking error."""
+    from pygraphviz import graphviz as gv
+
+    real = gv.gvRenderData
+
+    def no_png(context: Any, handle: Any, fmt: bytes) -> Any:
+        return -1 if fmt == b"png" else real(context, handle, fmt)
+
+    monkeypatch.setattr(gv, "gvRenderData", no_png)
+    _render.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="could not draw the graph as png"):
+            _render("pygraphviz", DOT + "\n// no png\n", ("svg", "png"))
+        assert _render("pygraphviz", DOT + "\n// svg only\n", ("svg",))[0].startswith(b"<")
+    finally:
+        _render.cache_clear()

@@ -56,8 +56,8 @@ def test_the_forked_xlsx_is_the_workbook_written_in_process(
 
     from reports import graphs
 
-    drawn_after: list[int] = []  # forks before each drawing of the graphs writer
-    draw = graphs.render_dots  # (the HTML's and the writer's: each graph's SVG and PNG)
+    drawn_after: list[int] = []  # forks before each drawing (the HTML draws SVG and PNG at once;
+    draw = graphs.render_dots  # the graphs writer then takes them from the run's memo)
 
     def drawing(dot: str, formats: Any) -> dict[str, bytes]:
         drawn_after.append(len(forked_in))
