@@ -199,8 +199,10 @@ def test_diff_reads_an_older_findings_json_without_telling_changes(
     assert done.exit_code == 0, (done.output, done.exception)
     # (approved-not-paid's three findings are told with changes, of their evidence alone:
     # its logic version 2 names the approval in force `approved_at`, with its event id,
-    # where the older one wrote `approvals_last_time`; the times and waits are the same)
-    assert ("findings: new 0, still open 93 (of which 3 with changes), changed 0, "
+    # where the older one wrote `approvals_last_time`; the times and waits are the same;
+    # and instrument-mismatch's three: its logic version 2 adds
+    # `other_currency_payout_eids`)
+    assert ("findings: new 0, still open 93 (of which 6 with changes), changed 0, "
             "resolved 0") in done.output
     assert "aged only" not in done.output
     diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
@@ -213,7 +215,7 @@ def test_diff_reads_an_older_findings_json_without_telling_changes(
     assert {r["class"] for r in rows} == {"still_open"}
     assert not any(r["aged_only"] == "TRUE" for r in rows)
     assert sorted((r["rule"], r["changes"]) for r in rows if r["changes"]) == [
-        ("EV003", "evidence")] * 3
+        ("EV003", "evidence")] * 3 + [("EV006", "evidence")] * 3
     before = {f["fingerprint"]: f["evidence"] for f in json.loads(
         OLD.read_text(encoding="utf-8"))["findings"] if f["rule"] == "EV003"}
     now = [f for f in json.loads((demo / "findings.json").read_text(encoding="utf-8"))[
