@@ -1190,6 +1190,13 @@ def test_a_finding_an_expired_waiver_no_longer_waives_shows_it_under_its_message
     trace = f"{EXPIRED_REASON} (approved by Head of Internal Audit, expired 2026-09-30)"
     assert shown == [[f["case_id"], f["rule"], "false", "", f"Waiver expired: {trace}"]
                      for f in lapsed]
+    # (the Waivers table's row of the expired waiver, class waiver-expired too, keeps its
+    # table's type and colour: the finding's line was styled by an unscoped rule that
+    # greyed those rows, the ones most needing attention)
+    rows = browser.evaluate("""[...document.querySelectorAll('tr.waiver-expired')].map(r =>
+        [getComputedStyle(r).fontSize, getComputedStyle(r.parentElement).fontSize,
+         getComputedStyle(r).color, getComputedStyle(r.parentElement).color])""")
+    assert rows and all(a == b and c == d for a, b, c, d in rows), rows
     assert browser.evaluate(LOW_CONTRAST) == []
     assert browser.console_problems() == []
 
